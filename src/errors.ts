@@ -1,0 +1,93 @@
+/**
+ * The one registry of error codes. Every code the service can emit is defined here once, with its
+ * HTTP status and a default message, and documented in docs/errors.md (a test keeps the two equal).
+ *
+ * Two families:
+ * - request errors: the request itself was refused; HTTP 4xx/5xx with `{ error: { code, message, requestId } }`.
+ * - execution outcomes: the guest ran and something happened to it; HTTP 200 with `error: { code, message }`
+ *   in the execution result. Their `status` is 200.
+ */
+export interface ErrorDefinition {
+  readonly code: string;
+  readonly status: number;
+  readonly message: string;
+  /** Execution outcomes are data in a 200 result, not request failures. */
+  readonly outcome: boolean;
+}
+
+function define(code: string, status: number, message: string, outcome = false): ErrorDefinition {
+  return Object.freeze({ code, status, message, outcome });
+}
+
+export const ERRORS = {
+  // Request errors
+  VALIDATION_FAILED: define("VALIDATION_FAILED", 400, "The request does not match the schema."),
+  MALFORMED_JSON: define("MALFORMED_JSON", 400, "The request body is not valid JSON."),
+  UNSUPPORTED_MEDIA_TYPE: define("UNSUPPORTED_MEDIA_TYPE", 415, "The request body must be application/json."),
+  PAYLOAD_TOO_LARGE: define("PAYLOAD_TOO_LARGE", 413, "The request body exceeds the configured limit."),
+  NOT_FOUND: define("NOT_FOUND", 404, "No such resource."),
+  METHOD_NOT_ALLOWED: define("METHOD_NOT_ALLOWED", 405, "Method not allowed on this resource."),
+  RUNTIME_UNAVAILABLE: define(
+    "RUNTIME_UNAVAILABLE",
+    422,
+    "The requested language is not available on this server.",
+  ),
+  SANDBOX_UNAVAILABLE: define(
+    "SANDBOX_UNAVAILABLE",
+    503,
+    "The requested sandbox is not available on this host; nothing was run.",
+  ),
+  NOT_READY: define("NOT_READY", 503, "The server is still loading its runtimes."),
+  OVERLOADED: define("OVERLOADED", 503, "Too many executions are queued; try again later."),
+  INTERNAL: define("INTERNAL", 500, "An internal error occurred."),
+
+  // Execution outcomes (HTTP 200, `error` inside the result)
+  GUEST_ERROR: define("GUEST_ERROR", 200, "The code raised an uncaught exception.", true),
+  NON_ZERO_EXIT: define("NON_ZERO_EXIT", 200, "The code exited with a non-zero status.", true),
+  TIMEOUT: define("TIMEOUT", 200, "The execution exceeded its time limit and was stopped.", true),
+  MEMORY_LIMIT: define("MEMORY_LIMIT", 200, "The execution exceeded its memory limit and was stopped.", true),
+  OUTPUT_LIMIT: define("OUTPUT_LIMIT", 200, "The execution exceeded its output limit and was stopped.", true),
+  FILESYSTEM_LIMIT: define(
+    "FILESYSTEM_LIMIT",
+    200,
+    "The execution exceeded its filesystem quota and was stopped.",
+    true,
+  ),
+  SANDBOX_VIOLATION: define(
+    "SANDBOX_VIOLATION",
+    200,
+    "The code attempted an operation the sandbox does not permit and was stopped.",
+    true,
+  ),
+  SANDBOX_FAULT: define(
+    "SANDBOX_FAULT",
+    200,
+    "The sandbox failed while running the code; the instance was discarded.",
+    true,
+  ),
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof ERRORS;
+export type OutcomeCode = {
+  [K in ErrorCode]: (typeof ERRORS)[K]["outcome"] extends true ? K : never;
+}[ErrorCode];
+
+/** A request-level error: maps to a 4xx/5xx response with the stable envelope. */
+export class ServiceError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    const def = ERRORS[code];
+    super(message ?? def.message);
+    this.name = "ServiceError";
+    this.code = code;
+    this.status = def.status;
+    this.details = details;
+  }
+}
+
+export function isServiceError(value: unknown): value is ServiceError {
+  return value instanceof ServiceError;
+}

@@ -1,0 +1,53 @@
+/**
+ * The contract between WasmSandbox and a language runtime (`runtimes/<language>/wasm.ts`).
+ *
+ * Lifecycle:
+ * - `load()` runs once on the main thread at startup: compile WebAssembly modules, read data files.
+ *   The assets it returns are posted to every worker (structured clone: WebAssembly.Module,
+ *   Uint8Array, strings, numbers), so a module is compiled once and shared.
+ * - `createRunner(assets)` runs once per worker thread.
+ * - `runner.run(request, context)` runs once per execution, always in a fresh interpreter instance.
+ *   Guest outcomes are returned; limit hits may be thrown as GuestLimitError; anything else thrown is
+ *   a host fault, after which the worker is discarded.
+ */
+import type { Limits } from "../limits.js";
+import type { ExecutionOutcome, ExecutionRequest, Language, RuntimeInfo, WorkspaceFile } from "../types.js";
+
+export type RuntimeAssets = Readonly<Record<string, unknown>>;
+
+/** A byte sink capped by the host; `write` throws GuestLimitError(OUTPUT_LIMIT) once the cap is reached. */
+export interface OutputSink {
+  write(chunk: Uint8Array | string): void;
+  /** Bytes accepted so far. */
+  readonly length: number;
+}
+
+export interface RunContext {
+  readonly limits: Limits;
+  /** Epoch milliseconds after which the guest must stop (the host kills it `killGraceMs` later). */
+  readonly deadline: number;
+  readonly stdout: OutputSink;
+  readonly stderr: OutputSink;
+  /** True once the host asked this execution to stop (deadline reached or the request was aborted). */
+  cancelled(): boolean;
+}
+
+export interface RunOutcome {
+  readonly exitCode: number | null;
+  /** Every regular file under the workspace when the guest stopped; the sandbox diffs it against the input. */
+  readonly files: readonly WorkspaceFile[];
+  readonly error?: ExecutionOutcome;
+}
+
+export interface Runner {
+  run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome>;
+}
+
+export interface WasmRuntime {
+  readonly language: Language;
+  readonly info: RuntimeInfo;
+  /** Main thread, once. Throws if the runtime cannot be loaded on this host (the language is then unavailable). */
+  load(): Promise<RuntimeAssets>;
+  /** Worker thread, once per worker. */
+  createRunner(assets: RuntimeAssets): Promise<Runner>;
+}
