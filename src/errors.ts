@@ -15,8 +15,13 @@ export interface ErrorDefinition {
   readonly outcome: boolean;
 }
 
-function define(code: string, status: number, message: string, outcome = false): ErrorDefinition {
-  return Object.freeze({ code, status, message, outcome });
+function define<C extends string, O extends boolean = false>(
+  code: C,
+  status: number,
+  message: string,
+  outcome?: O,
+): ErrorDefinition & { readonly code: C; readonly outcome: O } {
+  return Object.freeze({ code, status, message, outcome: (outcome ?? false) as O });
 }
 
 export const ERRORS = {
@@ -42,7 +47,6 @@ export const ERRORS = {
   INTERNAL: define("INTERNAL", 500, "An internal error occurred."),
 
   // Execution outcomes (HTTP 200, `error` inside the result)
-  GUEST_ERROR: define("GUEST_ERROR", 200, "The code raised an uncaught exception.", true),
   NON_ZERO_EXIT: define("NON_ZERO_EXIT", 200, "The code exited with a non-zero status.", true),
   TIMEOUT: define("TIMEOUT", 200, "The execution exceeded its time limit and was stopped.", true),
   MEMORY_LIMIT: define("MEMORY_LIMIT", 200, "The execution exceeded its memory limit and was stopped.", true),

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import variant from "@jitl/quickjs-wasmfile-release-sync";
+import { RELEASE_SYNC as variant } from "quickjs-emscripten";
 import {
   type QuickJSContext,
   type QuickJSHandle,
@@ -85,6 +85,7 @@ class QuickJSRunner implements Runner {
   }
 }
 
+type CallResult = ReturnType<QuickJSContext["evalCode"]>;
 type Stop = { kind: "limit"; error: GuestLimitError } | { kind: "exit"; code: number };
 
 class Execution {
@@ -156,7 +157,7 @@ class Execution {
   /** Compiles the script as a CommonJS-style function and calls it; returns the uncaught error's text. */
   private runMain(vm: QuickJSContext): string | undefined {
     const compiled = vm.evalCode(wrapScript(this.request.code), SCRIPT_PATH);
-    if (compiled.error) return this.settle(vm, compiled) as string | undefined;
+    if (compiled.error) return this.settle(vm, compiled);
     const main = compiled.value;
     const moduleArgs = vm.unwrapResult(vm.evalCode(MODULE_ARGS, PRELUDE_FILENAME));
     try {
@@ -164,7 +165,7 @@ class Execution {
       const [exportsObject, ...rest] = args as [QuickJSHandle, ...QuickJSHandle[]];
       const result = vm.callFunction(main, exportsObject, exportsObject, ...rest);
       for (const arg of args) arg.dispose();
-      return this.settle(vm, result) as string | undefined;
+      return this.settle(vm, result);
     } finally {
       moduleArgs.dispose();
       main.dispose();
@@ -184,8 +185,8 @@ class Execution {
         }
       }
       if (this.stop || this.pastDeadline() || !state.timerNext || !state.timerFire) return undefined;
-      const next = this.settle(vm, vm.callFunction(state.timerNext, vm.undefined), true);
-      if (typeof next === "string") return next;
+      const { error, value: next } = this.settleNumber(vm, vm.callFunction(state.timerNext, vm.undefined));
+      if (error !== undefined) return error;
       if (next === undefined || next < 0) return undefined;
       if (next > 0) {
         const wait = Math.min(next, this.ctx.deadline - Date.now());
@@ -197,23 +198,29 @@ class Execution {
     }
   }
 
-  /**
-   * Disposes a call result. Returns the uncaught error's text, or (with `number`) the numeric
-   * value, or undefined when it succeeded.
-   */
-  private settle(
+  /** Disposes a call result; returns the uncaught error's text, or undefined when it succeeded. */
+  private settle(vm: QuickJSContext, result: CallResult): string | undefined {
+    return this.settleValue(vm, result, () => undefined).error;
+  }
+
+  /** Disposes a call result, reading its numeric value first. */
+  private settleNumber(vm: QuickJSContext, result: CallResult): { error?: string; value?: number } {
+    return this.settleValue(vm, result, (h) => (vm.typeof(h) === "number" ? vm.getNumber(h) : undefined));
+  }
+
+  private settleValue<T>(
     vm: QuickJSContext,
-    result: ReturnType<QuickJSContext["evalCode"]>,
-    number = false,
-  ): string | number | undefined {
+    result: CallResult,
+    read: (handle: QuickJSHandle) => T | undefined,
+  ): { error?: string; value?: T } {
     if (result.error) {
-      const message = this.stop ? undefined : describeError(vm, result.error);
+      const error = this.stop ? undefined : describeError(vm, result.error);
       result.error.dispose();
-      return message;
+      return error === undefined ? {} : { error };
     }
-    const value = number && vm.typeof(result.value) === "number" ? vm.getNumber(result.value) : undefined;
+    const value = read(result.value);
     result.value.dispose();
-    return value;
+    return value === undefined ? {} : { value };
   }
 
   private outcome(vm: QuickJSContext, uncaught: string | undefined): RunOutcome {
@@ -248,8 +255,7 @@ class Execution {
   /** `process.exitCode` as the guest left it (0 when unset or not a number). */
   private guestExitCode(vm: QuickJSContext): number {
     const result = vm.evalCode("typeof process === 'object' && process !== null ? Number(process.exitCode) | 0 : 0");
-    const code = this.settle(vm, result, true);
-    return typeof code === "number" ? code : 0;
+    return this.settleNumber(vm, result).value ?? 0;
   }
 
   private writeStderr(text: string): void {

@@ -1,0 +1,10 @@
+/**
+ * The language runtimes WasmSandbox can load, imported lazily so a worker only loads what it runs
+ * and a runtime whose artifacts are missing makes only its own language unavailable.
+ */
+import type { Language } from "../src/sandbox/types.js";
+import type { WasmRuntime } from "../src/sandbox/wasm/runtime.js";
+
+export const WASM_RUNTIMES: Readonly<Partial<Record<Language, () => Promise<WasmRuntime>>>> = {
+  javascript: async () => (await import("./javascript/wasm.js")).javascriptRuntime,
+};

@@ -1,0 +1,105 @@
+/**
+ * The pipeline one execution request walks: validated body -> prepared request -> sandbox choice
+ * (fail closed) -> limits -> sandbox -> response. Policy, secret scanning, approval and audit events
+ * slot in between these steps as they land.
+ */
+import { randomBytes } from "node:crypto";
+import type { LimitPolicy } from "../config.js";
+import { ServiceError } from "../errors.js";
+import type { ExecuteRequestBody, ExecuteResponse } from "../http/schemas.js";
+import type { Logger } from "../logger.js";
+import { resolveLimits } from "../sandbox/limits.js";
+import type { SandboxRegistry } from "../sandbox/registry.js";
+import type { ExecutionResult, SandboxKind, WorkspaceFile } from "../sandbox/types.js";
+import { prepareRequest } from "./prepare.js";
+
+export interface ExecutorOptions {
+  readonly sandboxes: SandboxRegistry;
+  readonly limits: LimitPolicy;
+  readonly defaultSandbox: SandboxKind;
+  readonly logger: Logger;
+}
+
+export interface ExecutionContext {
+  readonly requestId: string;
+  readonly signal?: AbortSignal;
+}
+
+export function newExecutionId(): string {
+  return `exec_${randomBytes(16).toString("base64url")}`;
+}
+
+export class Executor {
+  constructor(private readonly options: ExecutorOptions) {}
+
+  async execute(body: ExecuteRequestBody, context: ExecutionContext): Promise<ExecuteResponse> {
+    const request = prepareRequest(body);
+    const kind = body.sandbox ?? this.options.defaultSandbox;
+    const sandbox = this.options.sandboxes.get(kind);
+    if (!sandbox) {
+      throw new ServiceError("SANDBOX_UNAVAILABLE", `the ${kind} sandbox is not enabled on this server; nothing was run`);
+    }
+    const availability = sandbox.availability();
+    if (!availability.available) {
+      throw new ServiceError("SANDBOX_UNAVAILABLE", `the ${kind} sandbox is unavailable: ${availability.reason}`);
+    }
+    if (!sandbox.languages().some((l) => l.language === request.language)) {
+      const elsewhere = this.options.sandboxes
+        .all()
+        .filter((s) => s.kind !== kind && s.availability().available && s.languages().some((l) => l.language === request.language))
+        .map((s) => s.kind);
+      const hint = elsewhere.length > 0 ? ` (available on: ${elsewhere.join(", ")})` : "";
+      throw new ServiceError("RUNTIME_UNAVAILABLE", `${request.language} is not available on the ${kind} sandbox${hint}`);
+    }
+
+    const limits = resolveLimits(this.options.limits.defaults, body.limits);
+    const id = newExecutionId();
+    const log = this.options.logger.child({ requestId: context.requestId, executionId: id });
+    log.info({ language: request.language, sandbox: kind, limits }, "execution started");
+    const result = await sandbox.execute(request, { limits, ...(context.signal ? { signal: context.signal } : {}) });
+    log.info(
+      {
+        exitCode: result.exitCode,
+        outcome: result.error?.code ?? "OK",
+        durationMs: result.durationMs,
+        stdoutBytes: result.stdout.length,
+        stderrBytes: result.stderr.length,
+        files: result.files.length,
+      },
+      "execution finished",
+    );
+    return toResponse(id, request.language, kind, result);
+  }
+}
+
+function toResponse(
+  id: string,
+  language: ExecuteResponse["language"],
+  sandbox: SandboxKind,
+  result: ExecutionResult,
+): ExecuteResponse {
+  return {
+    id,
+    language,
+    sandbox,
+    runtime: result.runtime,
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    truncated: result.truncated,
+    files: result.files.map(encodeFile),
+    durationMs: result.durationMs,
+    ...(result.error ? { error: result.error } : {}),
+  };
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function encodeFile(file: WorkspaceFile): ExecuteResponse["files"][number] {
+  const size = file.content.byteLength;
+  try {
+    return { path: file.path, content: strictUtf8.decode(file.content), encoding: "utf8", size };
+  } catch {
+    return { path: file.path, content: Buffer.from(file.content).toString("base64"), encoding: "base64", size };
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The Hono application: correlation, security headers, routes, and one error boundary that turns
+ * every failure into the stable error envelope (never a stack trace or a host path).
+ */
+import { Hono } from "hono";
+import type { LimitPolicy } from "../config.js";
+import { isServiceError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { errorResponse, serviceErrorResponse } from "./errors.js";
+import { requestId } from "./middleware/request-id.js";
+import { securityHeaders } from "./middleware/security-headers.js";
+import { openApiDocument } from "./openapi.js";
+import { executeRoutes } from "./routes/execute.js";
+import { healthRoutes } from "./routes/health.js";
+import { runtimesRoutes } from "./routes/runtimes.js";
+import type { ServicesProvider } from "./services.js";
+import type { AppEnv } from "./types.js";
+
+const KNOWN_PATHS = new Set(["/v1/execute", "/v1/runtimes", "/healthz", "/readyz", "/openapi.json"]);
+
+export interface AppOptions {
+  readonly logger: Logger;
+  readonly limits: LimitPolicy;
+  readonly bodyLimitBytes: number;
+  readonly services: ServicesProvider;
+}
+
+export function createApp(options: AppOptions) {
+  const app = new Hono<AppEnv>();
+  let openapi: ReturnType<typeof openApiDocument> | undefined;
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("logger", options.logger.child({ requestId: c.get("requestId") }));
+    await next();
+  });
+  app.use(securityHeaders());
+
+  app.route("/", healthRoutes(options.services));
+  app.route("/", runtimesRoutes(options.services));
+  app.route("/", executeRoutes(options.services, options.bodyLimitBytes));
+  app.get("/openapi.json", (c) => {
+    openapi ??= openApiDocument(options.limits);
+    return c.json(openapi);
+  });
+
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    if (KNOWN_PATHS.has(path)) return errorResponse(c, "METHOD_NOT_ALLOWED", `${c.req.method} is not allowed on ${path}`);
+    return errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${path.slice(0, 200)}`);
+  });
+  app.onError((error, c) => {
+    if (isServiceError(error)) return serviceErrorResponse(c, error);
+    (c.get("logger") ?? options.logger).error({ err: error }, "unhandled error");
+    return errorResponse(c, "INTERNAL");
+  });
+  return app;
+}

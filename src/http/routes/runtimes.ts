@@ -1,0 +1,35 @@
+/** GET /v1/runtimes: what this host can run, on which sandbox, and the limits that apply. */
+import { Hono } from "hono";
+import { ServiceError } from "../../errors.js";
+import { LANGUAGES } from "../../sandbox/types.js";
+import { WasmSandbox } from "../../sandbox/wasm/wasm-sandbox.js";
+import type { ServicesProvider } from "../services.js";
+import type { AppEnv } from "../types.js";
+
+export function runtimesRoutes(services: ServicesProvider) {
+  return new Hono<AppEnv>().get("/v1/runtimes", (c) => {
+    const s = services();
+    if (!s) throw new ServiceError("NOT_READY");
+    const sandboxes = s.sandboxes.all().map((sandbox) => {
+      const availability = sandbox.availability();
+      return {
+        kind: sandbox.kind,
+        available: availability.available,
+        ...(availability.available ? {} : { reason: availability.reason }),
+        languages: [...sandbox.languages()],
+        ...(sandbox instanceof WasmSandbox && sandbox.unavailable.length > 0
+          ? { unavailableLanguages: [...sandbox.unavailable] }
+          : {}),
+      };
+    });
+    const languages = LANGUAGES.filter((language) =>
+      s.sandboxes.all().some((sb) => sb.availability().available && sb.languages().some((l) => l.language === language)),
+    );
+    return c.json({
+      defaultSandbox: s.defaultSandbox,
+      sandboxes,
+      languages,
+      limits: { defaults: { ...s.limits.defaults }, maxima: { ...s.limits.maxima } },
+    });
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * zod schemas for every HTTP body, the single source for validation and for /openapi.json.
+ * Limit maxima come from the server configuration, so the request schema is built per server.
+ */
+import { z } from "zod";
+import type { LimitPolicy } from "../config.js";
+import { ERRORS } from "../errors.js";
+import { LANGUAGES, SANDBOX_KINDS } from "../sandbox/types.js";
+
+export const MAX_FILES = 1000;
+export const MAX_ARGS = 1024;
+export const MAX_ENV_VARS = 256;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Loader and linker variables never reach a guest, whatever the sandbox. */
+const FORBIDDEN_ENV = /^(LD_|DYLD_)/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const atMost = (max: number, unit: string) =>
+  z
+    .number()
+    .int()
+    .positive()
+    .max(max, { message: `must not exceed the server maximum of ${max} ${unit}` });
+
+export function executeRequestSchema(policy: LimitPolicy) {
+  const { maxima } = policy;
+  return z
+    .object({
+      language: z.enum(LANGUAGES).describe("Language of `code`."),
+      code: z.string().describe("Source code, run as a script file in /workspace."),
+      stdin: z.string().default("").describe("Text on the guest's standard input."),
+      args: z.array(z.string()).max(MAX_ARGS).default([]).describe("Script arguments."),
+      env: z
+        .record(
+          z
+            .string()
+            .regex(ENV_NAME, { message: "environment variable names are letters, digits and _" })
+            .refine((name) => !FORBIDDEN_ENV.test(name), { message: "LD_* and DYLD_* variables are not allowed" }),
+          z.string().refine((v) => !v.includes("\0"), { message: "must not contain NUL" }),
+        )
+        .refine((env) => Object.keys(env).length <= MAX_ENV_VARS, { message: `at most ${MAX_ENV_VARS} variables` })
+        .default({})
+        .describe("The guest's entire environment: nothing of the host's is added."),
+      files: z
+        .array(
+          z
+            .object({
+              path: z.string().min(1).describe("Relative to /workspace, or absolute under /workspace."),
+              content: z.string(),
+              encoding: z.enum(["utf8", "base64"]).default("utf8"),
+            })
+            .strict()
+            .refine((f) => f.encoding !== "base64" || BASE64.test(f.content), {
+              message: "content is not valid base64",
+              path: ["content"],
+            }),
+        )
+        .max(MAX_FILES)
+        .default([])
+        .describe("Files placed in /workspace before the code runs."),
+      limits: z
+        .object({
+          timeoutMs: atMost(maxima.timeoutMs, "ms").optional(),
+          memoryLimitBytes: atMost(maxima.memoryLimitBytes, "bytes")
+            .min(16 * 1024 * 1024, { message: "must be at least 16777216 bytes" })
+            .optional(),
+          maxOutputBytes: atMost(maxima.maxOutputBytes, "bytes").optional(),
+        })
+        .strict()
+        .optional(),
+      sandbox: z.enum(SANDBOX_KINDS).optional().describe("Which sandbox runs the code; default set by the server."),
+    })
+    .strict();
+}
+
+export type ExecuteRequestBody = z.infer<ReturnType<typeof executeRequestSchema>>;
+
+const outcomeCodes = Object.values(ERRORS)
+  .filter((e) => e.outcome)
+  .map((e) => e.code) as [string, ...string[]];
+
+export const fileOutSchema = z.object({
+  path: z.string(),
+  content: z.string(),
+  encoding: z.enum(["utf8", "base64"]),
+  size: z.number().int(),
+});
+
+export const executeResponseSchema = z.object({
+  id: z.string().describe("exec_<128-bit random, base64url>"),
+  language: z.enum(LANGUAGES),
+  sandbox: z.enum(SANDBOX_KINDS).describe("The sandbox that actually ran the code."),
+  runtime: z.object({ name: z.string(), version: z.string() }),
+  exitCode: z.number().int().nullable().describe("null when the guest was stopped before it exited."),
+  stdout: z.string(),
+  stderr: z.string(),
+  truncated: z.object({ stdout: z.boolean(), stderr: z.boolean() }),
+  files: z.array(fileOutSchema).describe("Files created or changed under /workspace."),
+  durationMs: z.number(),
+  error: z.object({ code: z.enum(outcomeCodes), message: z.string() }).optional(),
+});
+
+export type ExecuteResponse = z.infer<typeof executeResponseSchema>;
+
+export const errorResponseSchema = z.object({
+  error: z.object({
+    code: z.enum(Object.keys(ERRORS) as [string, ...string[]]),
+    message: z.string(),
+    requestId: z.string(),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+
+export const runtimesResponseSchema = z.object({
+  defaultSandbox: z.enum(SANDBOX_KINDS),
+  sandboxes: z.array(
+    z.object({
+      kind: z.enum(SANDBOX_KINDS),
+      available: z.boolean(),
+      reason: z.string().optional(),
+      languages: z.array(
+        z.object({ language: z.enum(LANGUAGES), runtime: z.object({ name: z.string(), version: z.string() }) }),
+      ),
+      unavailableLanguages: z.array(z.object({ language: z.enum(LANGUAGES), reason: z.string() })).optional(),
+    }),
+  ),
+  languages: z.array(z.enum(LANGUAGES)),
+  limits: z.object({
+    defaults: z.record(z.string(), z.number()),
+    maxima: z.record(z.string(), z.number()),
+  }),
+});
+
+export const healthResponseSchema = z.object({ status: z.enum(["ok", "loading"]) });

@@ -1,0 +1,39 @@
+/**
+ * Operational logging (pino). Guest output never goes into a message string: when logged at all it
+ * sits under its own key. Secrets and credentials are redacted by path.
+ */
+import { type Logger as PinoLogger, type LoggerOptions, type DestinationStream, pino } from "pino";
+
+export type Logger = PinoLogger;
+
+export const REDACT_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "headers.authorization",
+  "headers.cookie",
+  "authorization",
+  "apiKey",
+  "*.apiKey",
+  "env",
+  "*.env",
+];
+
+export interface LoggerConfig {
+  readonly level: string;
+  readonly destination?: DestinationStream;
+}
+
+export function createLogger(config: LoggerConfig): Logger {
+  const options: LoggerOptions = {
+    level: config.level,
+    base: { service: "inline-sandbox" },
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return config.destination ? pino(options, config.destination) : pino(options);
+}
+
+/** A logger that drops everything, for tests that do not inspect logs. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

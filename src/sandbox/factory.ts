@@ -1,0 +1,45 @@
+/**
+ * Builds the sandboxes a server runs from its configuration. The wasm sandbox always; the process
+ * sandbox unless disabled (it reports itself unavailable when bubblewrap cannot run here); the noop
+ * sandbox only behind its explicit dangerous flag, loudly.
+ */
+import { PROCESS_RUNTIMES } from "../../runtimes/process-runtimes.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import { NoopSandbox } from "./noop/noop-sandbox.js";
+import { DEFAULT_ALLOWED_TOOLS } from "./process/host-binaries.js";
+import { ProcessSandbox } from "./process/process-sandbox.js";
+import { SandboxRegistry } from "./registry.js";
+import type { Sandbox } from "./types.js";
+import { WasmSandbox } from "./wasm/wasm-sandbox.js";
+
+export async function createSandboxes(config: Config, logger: Logger): Promise<SandboxRegistry> {
+  const sandboxes: Sandbox[] = [];
+  sandboxes.push(
+    await WasmSandbox.create({
+      workers: config.workers,
+      maxQueue: config.maxQueue,
+      maxWorkerHeapMb: config.maxWorkerHeapMb,
+      logger: logger.child({ sandbox: "wasm" }),
+    }),
+  );
+  if (config.processSandbox) {
+    const processSandbox = await ProcessSandbox.create({
+      runtimes: PROCESS_RUNTIMES,
+      allowedTools: [...DEFAULT_ALLOWED_TOOLS, ...config.processBinaries],
+    });
+    const availability = processSandbox.availability();
+    if (!availability.available) {
+      logger.warn({ sandbox: "process", reason: availability.reason }, "process sandbox unavailable on this host");
+    }
+    sandboxes.push(processSandbox);
+  }
+  if (config.dangerouslyEnableNoopSandbox) {
+    logger.warn(
+      { sandbox: "noop" },
+      "DANGER: the noop sandbox is enabled. Requests with sandbox=noop run code with NO isolation. Never do this on a server reachable by untrusted clients.",
+    );
+    sandboxes.push(await NoopSandbox.create({ runtimes: PROCESS_RUNTIMES, logger: logger.child({ sandbox: "noop" }) }));
+  }
+  return new SandboxRegistry(sandboxes);
+}

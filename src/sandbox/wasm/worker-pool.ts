@@ -1,0 +1,250 @@
+/**
+ * A fixed-size pool of worker threads, each running one execution at a time. The pool owns the hard
+ * deadline: at `timeoutMs` it asks the guest to stop, at `timeoutMs + killGraceMs` it terminates the
+ * worker and answers TIMEOUT with the output produced so far. A terminated or faulted worker is
+ * replaced in the background, off the request path.
+ */
+import { Worker } from "node:worker_threads";
+import { ServiceError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import type { Limits } from "../limits.js";
+import type { ExecutionRequest, Language } from "../types.js";
+import { CANCEL_REQUESTED, type ReadyMessage, type RunMessage, type WorkerToMain } from "./protocol.js";
+import type { RunOutcome, RuntimeAssets } from "./runtime.js";
+import { type CapturedOutput, allocateSharedOutput, readSharedOutput } from "./shared-output.js";
+
+export interface WorkerPoolOptions {
+  readonly size: number;
+  readonly assets: Partial<Record<Language, RuntimeAssets>>;
+  /** Executions allowed to wait for a worker; beyond that, OVERLOADED. */
+  readonly maxQueue: number;
+  /** V8 heap cap per worker (host-side JS of the runtimes, not WASM memory). */
+  readonly maxWorkerHeapMb: number;
+  readonly logger: Logger;
+}
+
+export type PoolRun =
+  | { readonly kind: "completed"; readonly outcome: RunOutcome; readonly stdout: CapturedOutput; readonly stderr: CapturedOutput }
+  | {
+      readonly kind: "killed";
+      readonly code: "TIMEOUT" | "MEMORY_LIMIT" | "SANDBOX_FAULT";
+      readonly message: string;
+      readonly stdout: CapturedOutput;
+      readonly stderr: CapturedOutput;
+    };
+
+interface Task {
+  readonly request: ExecutionRequest;
+  readonly limits: Limits;
+  readonly signal: AbortSignal | undefined;
+  resolve(run: PoolRun): void;
+  reject(error: unknown): void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  ready: boolean;
+  current?: ActiveRun;
+}
+
+interface ActiveRun {
+  readonly id: number;
+  readonly task: Task;
+  readonly control: Int32Array;
+  readonly stdout: SharedArrayBuffer;
+  readonly stderr: SharedArrayBuffer;
+  readonly timers: NodeJS.Timeout[];
+  readonly onAbort: () => void;
+}
+
+export class WorkerPool {
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+  private runnersReport: ReadyMessage["runners"] = [];
+
+  private constructor(private readonly options: WorkerPoolOptions) {}
+
+  /** Starts every worker and waits until they have built their runners. */
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(options);
+    const reports = await Promise.all(Array.from({ length: options.size }, () => pool.spawn()));
+    pool.runnersReport = reports[0] ?? [];
+    return pool;
+  }
+
+  /** What the workers reported about each language's runner. */
+  runners(): ReadyMessage["runners"] {
+    return this.runnersReport;
+  }
+
+  run(request: ExecutionRequest, limits: Limits, signal?: AbortSignal): Promise<PoolRun> {
+    if (this.closed) return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "the wasm sandbox is shutting down"));
+    if (this.slots.size === 0) return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "no wasm worker is running"));
+    if (this.queue.length >= this.options.maxQueue) return Promise.reject(new ServiceError("OVERLOADED"));
+    return new Promise<PoolRun>((resolve, reject) => {
+      this.queue.push({ request, limits, signal, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) {
+      task.reject(new ServiceError("SANDBOX_UNAVAILABLE", "the wasm sandbox is shutting down"));
+    }
+    await Promise.all([...this.slots].map((slot) => this.retire(slot, "SANDBOX_FAULT", "the wasm sandbox shut down")));
+  }
+
+  private spawn(): Promise<ReadyMessage["runners"]> {
+    const worker = createWorker(this.options.maxWorkerHeapMb);
+    const slot: Slot = { worker, ready: false };
+    this.slots.add(slot);
+    return new Promise((resolve, reject) => {
+      worker.on("message", (message: WorkerToMain) => {
+        if (message.type === "ready") {
+          slot.ready = true;
+          resolve(message.runners);
+          this.dispatch();
+        } else {
+          this.onMessage(slot, message);
+        }
+      });
+      worker.on("error", (error: Error & { code?: string }) => {
+        if (!slot.ready) {
+          // A worker that cannot even start is not replaced in a loop; the pool shrinks instead.
+          this.slots.delete(slot);
+          this.failIfEmpty();
+          reject(error);
+          return;
+        }
+        const outOfMemory = error.code === "ERR_WORKER_OUT_OF_MEMORY";
+        this.options.logger.warn({ err: error.message, code: error.code }, "wasm worker failed");
+        void this.retire(slot, outOfMemory ? "MEMORY_LIMIT" : "SANDBOX_FAULT", outOfMemory ? "worker heap limit reached" : "worker failed");
+      });
+      worker.on("exit", () => {
+        if (this.slots.has(slot)) void this.retire(slot, "SANDBOX_FAULT", "worker exited unexpectedly");
+      });
+      worker.postMessage({ type: "init", assets: this.options.assets });
+    });
+  }
+
+  private failIfEmpty(): void {
+    if (this.slots.size > 0) return;
+    for (const task of this.queue.splice(0)) {
+      task.reject(new ServiceError("SANDBOX_UNAVAILABLE", "no wasm worker is running"));
+    }
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.ready || slot.current) continue;
+      const task = this.queue.shift();
+      if (task) this.start(slot, task);
+    }
+  }
+
+  private start(slot: Slot, task: Task): void {
+    const { limits } = task;
+    const control = new Int32Array(new SharedArrayBuffer(4));
+    const id = this.nextId++;
+    const cancel = () => Atomics.store(control, 0, CANCEL_REQUESTED);
+    const kill = (message: string) => {
+      if (slot.current?.id === id) void this.retire(slot, "TIMEOUT", message);
+    };
+    const onAbort = () => {
+      cancel();
+      slot.current?.timers.push(setTimeout(() => kill("execution was cancelled"), limits.killGraceMs));
+    };
+    const run: ActiveRun = {
+      id,
+      task,
+      control,
+      stdout: allocateSharedOutput(limits.maxOutputBytes),
+      stderr: allocateSharedOutput(limits.maxOutputBytes),
+      onAbort,
+      timers: [
+        setTimeout(cancel, limits.timeoutMs),
+        setTimeout(() => kill("execution exceeded its time limit"), limits.timeoutMs + limits.killGraceMs),
+      ],
+    };
+    slot.current = run;
+    if (task.signal?.aborted) onAbort();
+    else task.signal?.addEventListener("abort", onAbort, { once: true });
+    const message: RunMessage = {
+      type: "run",
+      id,
+      request: task.request,
+      limits,
+      deadline: Date.now() + limits.timeoutMs,
+      control: control.buffer as SharedArrayBuffer,
+      stdout: run.stdout,
+      stderr: run.stderr,
+    };
+    slot.worker.postMessage(message);
+  }
+
+  private onMessage(slot: Slot, message: Exclude<WorkerToMain, ReadyMessage>): void {
+    const run = slot.current;
+    if (!run || run.id !== message.id) return;
+    if (message.type === "fault") {
+      this.options.logger.error({ fault: message.message }, "wasm runner fault; replacing worker");
+      void this.retire(slot, "SANDBOX_FAULT", "the sandbox failed while running the code");
+      return;
+    }
+    this.finish(slot, run);
+    run.task.resolve({
+      kind: "completed",
+      outcome: message.outcome,
+      stdout: readSharedOutput(run.stdout),
+      stderr: readSharedOutput(run.stderr),
+    });
+    this.dispatch();
+  }
+
+  private finish(slot: Slot, run: ActiveRun): void {
+    for (const timer of run.timers) clearTimeout(timer);
+    run.task.signal?.removeEventListener("abort", run.onAbort);
+    slot.current = undefined;
+  }
+
+  /** Terminates a worker, answers its execution (if any) with `code`, and starts a replacement. */
+  private async retire(slot: Slot, code: "TIMEOUT" | "MEMORY_LIMIT" | "SANDBOX_FAULT", message: string): Promise<void> {
+    if (!this.slots.delete(slot)) return;
+    const run = slot.current;
+    if (run) {
+      this.finish(slot, run);
+      run.task.resolve({
+        kind: "killed",
+        code,
+        message,
+        stdout: readSharedOutput(run.stdout),
+        stderr: readSharedOutput(run.stderr),
+      });
+    }
+    await slot.worker.terminate();
+    if (!this.closed) {
+      this.spawn().catch((error: unknown) => {
+        this.failIfEmpty();
+        this.options.logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not replace wasm worker");
+      });
+    }
+  }
+}
+
+/**
+ * Workers run the compiled JavaScript in production. Under a TypeScript loader (tests, `tsx`), the
+ * worker is bootstrapped through tsx so it can load the same sources.
+ */
+function createWorker(maxWorkerHeapMb: number): Worker {
+  const resourceLimits = { maxOldGenerationSizeMb: maxWorkerHeapMb };
+  if (import.meta.url.endsWith(".js")) {
+    return new Worker(new URL("./worker.js", import.meta.url), { resourceLimits });
+  }
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./worker.ts", import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, resourceLimits });
+}

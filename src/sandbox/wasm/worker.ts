@@ -1,0 +1,79 @@
+/**
+ * Worker thread entry for WasmSandbox. Builds one runner per language from the assets the main
+ * thread compiled, then runs one execution at a time. The main thread owns the hard deadline: it
+ * terminates this thread when the guest does not stop in time.
+ */
+import { parentPort } from "node:worker_threads";
+import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
+import { isGuestLimitError } from "../../../wasm/host/guest-limit.js";
+import type { Language } from "../types.js";
+import { CANCEL_REQUESTED, type InitMessage, type MainToWorker, type RunMessage, type WorkerToMain } from "./protocol.js";
+import type { Runner, RunOutcome } from "./runtime.js";
+import { SharedOutputSink } from "./shared-output.js";
+
+const port = parentPort;
+if (!port) throw new Error("wasm worker must run in a worker thread");
+
+const runners = new Map<Language, Runner>();
+let queue: Promise<void> = Promise.resolve();
+
+function send(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+async function init(message: InitMessage): Promise<void> {
+  const report: Array<{ language: Language; error?: string }> = [];
+  for (const [language, assets] of Object.entries(message.assets) as Array<[Language, NonNullable<InitMessage["assets"][Language]>]>) {
+    try {
+      const load = WASM_RUNTIMES[language];
+      if (!load) throw new Error(`no wasm runtime for ${language}`);
+      runners.set(language, await (await load()).createRunner(assets));
+      report.push({ language });
+    } catch (error) {
+      report.push({ language, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  send({ type: "ready", runners: report });
+}
+
+async function run(message: RunMessage): Promise<void> {
+  const runner = runners.get(message.request.language);
+  if (!runner) {
+    fault(message.id, `no runner for ${message.request.language}`);
+    return;
+  }
+  const control = new Int32Array(message.control);
+  let outcome: RunOutcome;
+  try {
+    outcome = await runner.run(message.request, {
+      limits: message.limits,
+      deadline: message.deadline,
+      stdout: new SharedOutputSink(message.stdout),
+      stderr: new SharedOutputSink(message.stderr),
+      cancelled: () => Atomics.load(control, 0) === CANCEL_REQUESTED,
+    });
+  } catch (error) {
+    if (!isGuestLimitError(error)) {
+      fault(message.id, error instanceof Error ? error.message : String(error));
+      return;
+    }
+    // A limit hit that unwound out of the guest: the files it wrote are not recoverable.
+    outcome = { exitCode: null, files: [], error: { code: error.code, message: error.message } };
+  }
+  const transfer = [...new Set(outcome.files.map((f) => f.content.buffer))].filter(isTransferable);
+  send({ type: "result", id: message.id, outcome }, transfer);
+}
+
+/** Report a host fault and end this worker: its runner state can no longer be trusted. */
+function fault(id: number, message: string): void {
+  send({ type: "fault", id, message });
+  process.exit(1);
+}
+
+function isTransferable(buffer: ArrayBufferLike): buffer is ArrayBuffer {
+  return buffer instanceof ArrayBuffer && buffer.byteLength > 0;
+}
+
+port.on("message", (message: MainToWorker) => {
+  queue = queue.then(() => (message.type === "init" ? init(message) : run(message)));
+});
