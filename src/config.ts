@@ -27,7 +27,12 @@ export const configSchema = z
     /** Extra binaries visible inside the process sandbox besides the interpreter and basic coreutils. */
     processBinaries: z
       .string()
-      .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
       .default([]),
     dangerouslyEnableNoopSandbox: bool.default(false),
     defaultTimeoutMs: int(1, 3_600_000).default(DEFAULT_LIMITS.timeoutMs),

@@ -32,11 +32,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: define("PAYLOAD_TOO_LARGE", 413, "The request body exceeds the configured limit."),
   NOT_FOUND: define("NOT_FOUND", 404, "No such resource."),
   METHOD_NOT_ALLOWED: define("METHOD_NOT_ALLOWED", 405, "Method not allowed on this resource."),
-  RUNTIME_UNAVAILABLE: define(
-    "RUNTIME_UNAVAILABLE",
-    422,
-    "The requested language is not available on this server.",
-  ),
+  RUNTIME_UNAVAILABLE: define("RUNTIME_UNAVAILABLE", 422, "The requested language is not available on this server."),
   SANDBOX_UNAVAILABLE: define(
     "SANDBOX_UNAVAILABLE",
     503,

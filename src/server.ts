@@ -25,7 +25,11 @@ export interface ServerDependencies {
   readonly createSandboxes?: (config: Config, logger: Logger) => Promise<SandboxRegistry>;
 }
 
-export async function startServer(config: Config, logger: Logger, deps: ServerDependencies = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  deps: ServerDependencies = {},
+): Promise<RunningServer> {
   const limits = limitPolicy(config);
   let services: Services | undefined;
   const app = createApp({ logger, limits, bodyLimitBytes: config.bodyLimitBytes, services: () => services });

@@ -10,25 +10,44 @@ import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { FsError, type VirtualFs } from "./virtual-fs.js";
 
 export interface BridgeState {
-  readonly fs: VirtualFs;
+  readonly fs: VirtualFs | undefined;
   readonly stdin: string;
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
-  readonly engineVersion: string;
   write(fd: 1 | 2, text: string): void;
   /** A host limit was hit inside a bridge call: the runner stops the guest at the next interrupt check. */
   onLimit(error: unknown): void;
   onExit(code: number): void;
-  /** Timer hooks registered by the prelude; owned (and disposed) by the runner. */
+}
+
+/**
+ * The host side of one QuickJS instance: the execution it currently serves (none while the instance
+ * is prepared ahead of a request) and the timer hooks its prelude registered.
+ */
+export interface HostBridge {
+  readonly engineVersion: string;
+  state: BridgeState | undefined;
   timerNext?: QuickJSHandle;
   timerFire?: QuickJSHandle;
 }
+
+/** What the bridge answers before an execution starts: nothing, and no filesystem. */
+const NOT_STARTED: BridgeState = Object.freeze({
+  fs: undefined,
+  stdin: "",
+  argv: [],
+  env: {},
+  write() {},
+  onLimit() {},
+  onExit() {},
+});
 
 const MAX_RANDOM_BYTES = 65_536;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
-export function installHostBridge(context: QuickJSContext, state: BridgeState): void {
+export function installHostBridge(context: QuickJSContext, bridge: HostBridge): void {
+  const current = (): BridgeState => bridge.state ?? NOT_STARTED;
   const host = context.newObject();
   const fn = (name: string, impl: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) => {
     context.newFunction(name, impl).consume((f) => context.setProp(host, name, f));
@@ -43,15 +62,15 @@ export function installHostBridge(context: QuickJSContext, state: BridgeState): 
 
   fn("write", (fd, text) => {
     const target = context.getNumber(fd ?? context.undefined) === 2 ? 2 : 1;
-    guarded(state, () => state.write(target, str(text)));
+    guarded(current(), () => current().write(target, str(text)));
     return undefined;
   });
   fn("utf8Encode", (text) => buffer(utf8.encode(str(text))));
   fn("utf8Decode", (data) => context.newString(utf8Decoder.decode(bytes(data))));
-  fn("envJson", () => context.newString(JSON.stringify(state.env)));
-  fn("argvJson", () => context.newString(JSON.stringify(state.argv)));
-  fn("stdin", () => context.newString(state.stdin));
-  fn("engineVersion", () => context.newString(state.engineVersion));
+  fn("envJson", () => context.newString(JSON.stringify(current().env)));
+  fn("argvJson", () => context.newString(JSON.stringify(current().argv)));
+  fn("stdin", () => context.newString(current().stdin));
+  fn("engineVersion", () => context.newString(bridge.engineVersion));
   fn("now", () => context.newNumber(performance.now()));
   fn("randomSeed", () => {
     const words = new Uint32Array(randomBytes(16).buffer);
@@ -63,17 +82,17 @@ export function installHostBridge(context: QuickJSContext, state: BridgeState): 
     return buffer(randomBytes(count));
   });
   fn("exit", (code) => {
-    state.onExit(Math.trunc(context.getNumber(code ?? context.undefined)) | 0);
+    current().onExit(Math.trunc(context.getNumber(code ?? context.undefined)) | 0);
     return undefined;
   });
   fn("setTimerHooks", (next, fire) => {
-    if (next && fire && !state.timerNext) {
-      state.timerNext = next.dup();
-      state.timerFire = fire.dup();
+    if (next && fire && !bridge.timerNext) {
+      bridge.timerNext = next.dup();
+      bridge.timerFire = fire.dup();
     }
     return undefined;
   });
-  fn("fs", (op, a, b, c) => fsCall(context, state, str(op), a, b, c, { str, bytes, buffer }));
+  fn("fs", (op, a, b, c) => fsCall(context, current(), str(op), a, b, c, { str, bytes, buffer }));
 
   context.setProp(context.global, "__host", host);
   host.dispose();
@@ -97,6 +116,7 @@ function fsCall(
   const flag = (h: QuickJSHandle | undefined) => h !== undefined && Boolean(context.dump(h));
   try {
     const fs = state.fs;
+    if (!fs) return fsError(context, "EINVAL", "no execution is running");
     switch (op) {
       case "read":
         return codec.buffer(fs.readFile(codec.str(a)));

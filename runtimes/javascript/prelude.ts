@@ -2,7 +2,8 @@
  * JavaScript evaluated inside each fresh QuickJS context before the guest's code: a Node-compatible
  * subset (console, process, require("fs"|"path"), timers, TextEncoder/TextDecoder, Buffer-lite) built
  * only on the `__host` bridge functions of host-bridge.ts. The bridge object is captured in this
- * closure and deleted from the global object before guest code runs.
+ * closure and deleted from the global object before guest code runs. The prelude evaluates to a
+ * `start` function the host calls when the execution begins, so an instance can be prepared ahead.
  */
 export const PRELUDE_FILENAME = "<sandbox-prelude>";
 
@@ -151,9 +152,9 @@ const console = {
   timeEnd: (label = "default") => { const t = timersByLabel.get(label); if (t !== undefined) write(1, label + ": " + (Date.now() - t) + "ms\n"); timersByLabel.delete(label); },
 };
 
-// ---- randomness: a fresh host seed for every execution ----
+// ---- randomness: a fresh host seed for every execution (set by start()) ----
+let s0 = 1, s1 = 2, s2 = 3, s3 = 4;
 {
-  let [s0, s1, s2, s3] = JSON.parse(host.randomSeed());
   // xoshiro128** seeded per execution, so no two executions share a Math.random stream.
   Math.random = function random() {
     const r = Math.imul(((Math.imul(s1, 5) << 7) | (Math.imul(s1, 5) >>> 25)), 9) >>> 0;
@@ -206,13 +207,11 @@ host.setTimerHooks(
 );
 
 // ---- process ----
-const env = JSON.parse(host.envJson());
-const argv = JSON.parse(host.argvJson());
 const makeStream = (fd) => ({ write(chunk) { host.write(fd, typeof chunk === "string" ? chunk : decoder.decode(toBytes(chunk))); return true; }, isTTY: false });
 const process = {
-  argv,
+  argv: [],
   argv0: "node",
-  env,
+  env: {},
   exitCode: undefined,
   platform: "wasi",
   arch: "wasm32",
@@ -341,5 +340,12 @@ Object.assign(g, {
   btoa: (s) => btoaBytes(Uint8Array.from(String(s), (c) => c.charCodeAt(0) & 255)),
   global: g,
 });
+// Called by the host when an execution begins: the instance may have been prepared before the
+// request existed, so everything per-execution is read here.
+return function start() {
+  process.env = JSON.parse(host.envJson());
+  process.argv = JSON.parse(host.argvJson());
+  [s0, s1, s2, s3] = JSON.parse(host.randomSeed());
+};
 })(globalThis.__host);
 `;

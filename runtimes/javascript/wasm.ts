@@ -1,35 +1,20 @@
 /**
- * JavaScript on WebAssembly: QuickJS (quickjs-emscripten). The QuickJS wasm module is compiled once
- * on the main thread and instantiated once per worker; every execution gets a brand-new QuickJS
- * runtime and context with its own memory limit, stack limit and interrupt deadline.
+ * JavaScript on WebAssembly: QuickJS (quickjs-emscripten). The QuickJS wasm module is compiled once on
+ * the main thread and shared with the workers. Every execution runs in its own never-used QuickJS wasm
+ * instance on a fresh linear memory whose maximum is the execution's memory limit. The host enforces
+ * that cap: QuickJS's own malloc accounting is only a courtesy (measured: in this build reallocs are
+ * not counted, so arrays grew a 32 MiB-limited runtime to 183 MiB).
  */
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { RELEASE_SYNC as variant } from "quickjs-emscripten";
-import {
-  type QuickJSContext,
-  type QuickJSHandle,
-  type QuickJSRuntime,
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-} from "quickjs-emscripten-core";
+import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import type { ExecutionRequest } from "../../src/sandbox/types.js";
 import type { RunContext, RunOutcome, Runner, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
-import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
-import { type ExecutionRequest, SCRIPT_FILES, WORKSPACE } from "../../src/sandbox/types.js";
-import { GuestLimitError, isGuestLimitError } from "../../wasm/host/guest-limit.js";
-import { type BridgeState, installHostBridge } from "./host-bridge.js";
-import { PRELUDE_FILENAME, PRELUDE_SOURCE } from "./prelude.js";
-import { VirtualFs } from "./virtual-fs.js";
+import { Execution } from "./execution.js";
+import { InstancePool, QUICKJS_VERSION } from "./instance.js";
 
-/** Measured: larger stacks let guest recursion throw a host RangeError and abort the runtime on dispose. */
-export const MAX_STACK_BYTES = 256 * 1024;
-/** Pending jobs run in slices of this many, with a host deadline check between slices. */
-const JOB_SLICE = 512;
-const QUICKJS_VERSION = "2025-09-13";
-/** The emscripten build's INITIAL_MEMORY (16 MiB). */
-const INITIAL_PAGES = 256;
+/** Within this much of the cap, an engine abort is the guest exhausting its memory. */
 const OOM_SLACK_BYTES = 1024 * 1024;
-const SCRIPT_PATH = `${WORKSPACE}/${SCRIPT_FILES.javascript}`;
 
 const require = createRequire(import.meta.url);
 
@@ -44,257 +29,29 @@ export const javascriptRuntime: WasmRuntime = {
   async createRunner(assets: RuntimeAssets) {
     const module = assets.module;
     if (!(module instanceof WebAssembly.Module)) throw new Error("javascript runtime: missing compiled module");
-    return new QuickJSRunner(module);
+    const pool = new InstancePool(module);
+    pool.refill(DEFAULT_LIMITS.memoryLimitBytes);
+    return new QuickJSRunner(pool);
   },
 };
 
-/**
- * Every execution gets its own QuickJS wasm instance on a fresh linear memory whose maximum is the
- * execution's memory limit. The host enforces that cap: QuickJS's own malloc accounting is only a
- * courtesy (measured: in this build reallocs are not counted, so arrays grew a 32 MiB-limited runtime
- * to 183 MiB).
- */
 class QuickJSRunner implements Runner {
-  constructor(private readonly wasmModule: WebAssembly.Module) {}
+  constructor(private readonly pool: InstancePool) {}
 
   async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
-    const maximum = Math.max(1, Math.floor(context.limits.memoryLimitBytes / WASM_PAGE_BYTES));
-    const wasmMemory = new WebAssembly.Memory({ initial: Math.min(INITIAL_PAGES, maximum), maximum });
-    const quickjs = await newQuickJSWASMModuleFromVariant(
-      newVariant(variant, { wasmModule: this.wasmModule, wasmMemory }),
-    );
-    const runtime = quickjs.newRuntime();
-    const execution = new Execution(runtime, request, context);
+    const limit = context.limits.memoryLimitBytes;
+    const instance = await this.pool.take(limit);
+    this.pool.refill(limit);
+    const execution = new Execution(instance, request, context);
     try {
       return execution.run();
     } catch (error) {
-      // An emscripten abort (e.g. malloc failing inside the engine) leaves this instance unusable;
-      // at the memory cap that is the guest's doing, anything else is a host fault.
-      if (wasmMemory.buffer.byteLength >= maximum * WASM_PAGE_BYTES - OOM_SLACK_BYTES) {
+      // An emscripten abort (e.g. malloc failing inside the engine) leaves the instance unusable; at
+      // the memory cap that is the guest's doing, anything else is a host fault.
+      if (instance.memory.buffer.byteLength >= instance.maximumPages * WASM_PAGE_BYTES - OOM_SLACK_BYTES) {
         return execution.memoryLimit();
       }
       throw error;
-    } finally {
-      // The instance is discarded either way; disposing only returns its memory to the OS sooner.
-      try {
-        runtime.dispose();
-      } catch {
-        // A failed dispose (a leaked handle assertion) concerns only this discarded instance.
-      }
     }
   }
-}
-
-type CallResult = ReturnType<QuickJSContext["evalCode"]>;
-type Stop = { kind: "limit"; error: GuestLimitError } | { kind: "exit"; code: number };
-
-class Execution {
-  private stop: Stop | undefined;
-  private readonly fs: VirtualFs;
-  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-  constructor(
-    private readonly runtime: QuickJSRuntime,
-    private readonly request: ExecutionRequest,
-    private readonly ctx: RunContext,
-  ) {
-    const script = { path: SCRIPT_FILES.javascript, content: new TextEncoder().encode(request.code) };
-    this.fs = new VirtualFs([...request.files, script], ctx.limits.maxFilesystemBytes);
-  }
-
-  run(): RunOutcome {
-    const { runtime, ctx } = this;
-    runtime.setMemoryLimit(ctx.limits.memoryLimitBytes);
-    runtime.setMaxStackSize(MAX_STACK_BYTES);
-    runtime.setInterruptHandler(() => this.stop !== undefined || this.pastDeadline());
-
-    const vm = runtime.newContext();
-    const state = this.bridgeState();
-    try {
-      installHostBridge(vm, state);
-      const prelude = vm.evalCode(PRELUDE_SOURCE, PRELUDE_FILENAME);
-      if (prelude.error) {
-        const detail = describeError(vm, prelude.error);
-        prelude.error.dispose();
-        throw new Error(`javascript prelude failed: ${detail}`);
-      }
-      prelude.value.dispose();
-
-      let uncaught = this.runMain(vm);
-      if (uncaught === undefined) uncaught = this.pump(vm, state);
-      return this.outcome(vm, uncaught);
-    } finally {
-      state.timerNext?.dispose();
-      state.timerFire?.dispose();
-      vm.dispose();
-    }
-  }
-
-  private bridgeState(): BridgeState {
-    return {
-      fs: this.fs,
-      stdin: this.request.stdin,
-      argv: ["node", SCRIPT_PATH, ...this.request.args],
-      env: this.request.env,
-      engineVersion: QUICKJS_VERSION,
-      write: (fd, text) => {
-        if (this.stop) return;
-        (fd === 2 ? this.ctx.stderr : this.ctx.stdout).write(text);
-      },
-      onLimit: (error) => {
-        if (this.stop) return;
-        this.stop = {
-          kind: "limit",
-          error: isGuestLimitError(error) ? error : new GuestLimitError("SANDBOX_VIOLATION", "host bridge failure"),
-        };
-      },
-      onExit: (code) => {
-        this.stop ??= { kind: "exit", code };
-      },
-    };
-  }
-
-  /** Compiles the script as a CommonJS-style function and calls it; returns the uncaught error's text. */
-  private runMain(vm: QuickJSContext): string | undefined {
-    const compiled = vm.evalCode(wrapScript(this.request.code), SCRIPT_PATH);
-    if (compiled.error) return this.settle(vm, compiled);
-    const main = compiled.value;
-    const moduleArgs = vm.unwrapResult(vm.evalCode(MODULE_ARGS, PRELUDE_FILENAME));
-    try {
-      const args = [0, 1, 2, 3, 4].map((i) => vm.getProp(moduleArgs, i));
-      const [exportsObject, ...rest] = args as [QuickJSHandle, ...QuickJSHandle[]];
-      const result = vm.callFunction(main, exportsObject, exportsObject, ...rest);
-      for (const arg of args) arg.dispose();
-      return this.settle(vm, result);
-    } finally {
-      moduleArgs.dispose();
-      main.dispose();
-    }
-  }
-
-  /** Runs queued jobs and due timers in bounded slices until there is nothing left, or a stop. */
-  private pump(vm: QuickJSContext, state: BridgeState): string | undefined {
-    for (;;) {
-      while (this.runtime.hasPendingJob()) {
-        if (this.stop || this.pastDeadline()) return undefined;
-        const jobs = this.runtime.executePendingJobs(JOB_SLICE);
-        if (jobs.error) {
-          const message = this.stop ? undefined : describeError(vm, jobs.error);
-          jobs.error.dispose();
-          return message;
-        }
-      }
-      if (this.stop || this.pastDeadline() || !state.timerNext || !state.timerFire) return undefined;
-      const { error, value: next } = this.settleNumber(vm, vm.callFunction(state.timerNext, vm.undefined));
-      if (error !== undefined) return error;
-      if (next === undefined || next < 0) return undefined;
-      if (next > 0) {
-        const wait = Math.min(next, this.ctx.deadline - Date.now());
-        if (wait > 0) Atomics.wait(this.sleeper, 0, 0, wait);
-        if (this.pastDeadline()) return undefined;
-      }
-      const fired = this.settle(vm, vm.callFunction(state.timerFire, vm.undefined));
-      if (fired !== undefined) return fired;
-    }
-  }
-
-  /** Disposes a call result; returns the uncaught error's text, or undefined when it succeeded. */
-  private settle(vm: QuickJSContext, result: CallResult): string | undefined {
-    return this.settleValue(vm, result, () => undefined).error;
-  }
-
-  /** Disposes a call result, reading its numeric value first. */
-  private settleNumber(vm: QuickJSContext, result: CallResult): { error?: string; value?: number } {
-    return this.settleValue(vm, result, (h) => (vm.typeof(h) === "number" ? vm.getNumber(h) : undefined));
-  }
-
-  private settleValue<T>(
-    vm: QuickJSContext,
-    result: CallResult,
-    read: (handle: QuickJSHandle) => T | undefined,
-  ): { error?: string; value?: T } {
-    if (result.error) {
-      const error = this.stop ? undefined : describeError(vm, result.error);
-      result.error.dispose();
-      return error === undefined ? {} : { error };
-    }
-    const value = read(result.value);
-    result.value.dispose();
-    return value === undefined ? {} : { value };
-  }
-
-  private outcome(vm: QuickJSContext, uncaught: string | undefined): RunOutcome {
-    const files = this.fs.workspaceFiles();
-    const stop = this.stop;
-    if (stop?.kind === "limit") {
-      return { exitCode: null, files, error: { code: stop.error.code, message: stop.error.message } };
-    }
-    if (stop?.kind !== "exit" && this.pastDeadline()) {
-      return { exitCode: null, files, error: { code: "TIMEOUT", message: "execution exceeded its time limit" } };
-    }
-    if (uncaught !== undefined && /\bout of memory\b/.test(uncaught)) return this.memoryLimit();
-    if (uncaught !== undefined) {
-      this.writeStderr(`Uncaught ${uncaught}\n`);
-      return { exitCode: 1, files, error: { code: "NON_ZERO_EXIT", message: "uncaught exception (exit status 1)" } };
-    }
-    const exitCode = stop?.kind === "exit" ? stop.code : this.guestExitCode(vm);
-    if (exitCode !== 0) {
-      return { exitCode, files, error: { code: "NON_ZERO_EXIT", message: `exited with status ${exitCode}` } };
-    }
-    return { exitCode, files };
-  }
-
-  memoryLimit(): RunOutcome {
-    return {
-      exitCode: null,
-      files: this.fs.workspaceFiles(),
-      error: { code: "MEMORY_LIMIT", message: `memory limit of ${this.ctx.limits.memoryLimitBytes} bytes reached` },
-    };
-  }
-
-  /** `process.exitCode` as the guest left it (0 when unset or not a number). */
-  private guestExitCode(vm: QuickJSContext): number {
-    const result = vm.evalCode("typeof process === 'object' && process !== null ? Number(process.exitCode) | 0 : 0");
-    return this.settleNumber(vm, result).value ?? 0;
-  }
-
-  private writeStderr(text: string): void {
-    try {
-      this.ctx.stderr.write(text);
-    } catch (error) {
-      if (!isGuestLimitError(error)) throw error;
-    }
-  }
-
-  private pastDeadline(): boolean {
-    return Date.now() >= this.ctx.deadline || this.ctx.cancelled();
-  }
-}
-
-/**
- * CommonJS-style wrapper like Node's: module-local `var`s, `module.exports`, top-level `return`.
- * The guest's first line stays on line 1 so stack traces point at the right line.
- */
-function wrapScript(code: string): string {
-  return `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
-}
-
-const MODULE_ARGS = `(() => { const module = { exports: {} }; return [module.exports, require, module, ${JSON.stringify(SCRIPT_PATH)}, ${JSON.stringify(WORKSPACE)}]; })()`;
-
-/** Text of a thrown guest value: "Name: message\n<stack>", computed from plain data only. */
-function describeError(vm: QuickJSContext, error: QuickJSHandle): string {
-  let dumped: unknown;
-  try {
-    dumped = vm.dump(error);
-  } catch {
-    return "Error: (unprintable value thrown)";
-  }
-  if (dumped !== null && typeof dumped === "object") {
-    const record = dumped as Record<string, unknown>;
-    const name = typeof record.name === "string" ? record.name : "Error";
-    const message = typeof record.message === "string" ? record.message : "";
-    const stack = typeof record.stack === "string" ? record.stack.replace(/\n$/, "") : "";
-    return stack ? `${name}: ${message}\n${stack}` : `${name}: ${message}`;
-  }
-  return String(dumped);
 }

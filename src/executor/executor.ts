@@ -37,7 +37,10 @@ export class Executor {
     const kind = body.sandbox ?? this.options.defaultSandbox;
     const sandbox = this.options.sandboxes.get(kind);
     if (!sandbox) {
-      throw new ServiceError("SANDBOX_UNAVAILABLE", `the ${kind} sandbox is not enabled on this server; nothing was run`);
+      throw new ServiceError(
+        "SANDBOX_UNAVAILABLE",
+        `the ${kind} sandbox is not enabled on this server; nothing was run`,
+      );
     }
     const availability = sandbox.availability();
     if (!availability.available) {
@@ -46,10 +49,16 @@ export class Executor {
     if (!sandbox.languages().some((l) => l.language === request.language)) {
       const elsewhere = this.options.sandboxes
         .all()
-        .filter((s) => s.kind !== kind && s.availability().available && s.languages().some((l) => l.language === request.language))
+        .filter(
+          (s) =>
+            s.kind !== kind && s.availability().available && s.languages().some((l) => l.language === request.language),
+        )
         .map((s) => s.kind);
       const hint = elsewhere.length > 0 ? ` (available on: ${elsewhere.join(", ")})` : "";
-      throw new ServiceError("RUNTIME_UNAVAILABLE", `${request.language} is not available on the ${kind} sandbox${hint}`);
+      throw new ServiceError(
+        "RUNTIME_UNAVAILABLE",
+        `${request.language} is not available on the ${kind} sandbox${hint}`,
+      );
     }
 
     const limits = resolveLimits(this.options.limits.defaults, body.limits);

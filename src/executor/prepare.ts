@@ -31,7 +31,9 @@ export function prepareRequest(body: ExecuteRequestBody): ExecutionRequest {
     taken.add(path);
     for (const d of parents) directories.add(d);
     const content =
-      file.encoding === "base64" ? new Uint8Array(Buffer.from(file.content, "base64")) : new TextEncoder().encode(file.content);
+      file.encoding === "base64"
+        ? new Uint8Array(Buffer.from(file.content, "base64"))
+        : new TextEncoder().encode(file.content);
     files.push({ path, content });
   });
   if (problems.length > 0) {

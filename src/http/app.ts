@@ -46,7 +46,8 @@ export function createApp(options: AppOptions) {
 
   app.notFound((c) => {
     const path = new URL(c.req.url).pathname;
-    if (KNOWN_PATHS.has(path)) return errorResponse(c, "METHOD_NOT_ALLOWED", `${c.req.method} is not allowed on ${path}`);
+    if (KNOWN_PATHS.has(path))
+      return errorResponse(c, "METHOD_NOT_ALLOWED", `${c.req.method} is not allowed on ${path}`);
     return errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${path.slice(0, 200)}`);
   });
   app.onError((error, c) => {

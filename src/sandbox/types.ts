@@ -63,9 +63,7 @@ export interface SandboxLanguage {
   readonly runtime: RuntimeInfo;
 }
 
-export type SandboxAvailability =
-  | { readonly available: true }
-  | { readonly available: false; readonly reason: string };
+export type SandboxAvailability = { readonly available: true } | { readonly available: false; readonly reason: string };
 
 export interface Sandbox extends AsyncDisposable {
   readonly kind: SandboxKind;

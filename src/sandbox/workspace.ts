@@ -30,10 +30,7 @@ export function normaliseWorkspacePath(input: string): string | null {
 }
 
 /** Files in `after` that are new or whose bytes differ from `before`, sorted by path. */
-export function changedFiles(
-  before: readonly WorkspaceFile[],
-  after: readonly WorkspaceFile[],
-): WorkspaceFile[] {
+export function changedFiles(before: readonly WorkspaceFile[], after: readonly WorkspaceFile[]): WorkspaceFile[] {
   const original = new Map(before.map((f) => [f.path, f.content]));
   return after
     .filter((f) => {

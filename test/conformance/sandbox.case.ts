@@ -69,7 +69,12 @@ export function runConformance(options: ConformanceOptions): void {
       await sandbox?.[Symbol.asyncDispose]();
     });
 
-    const run = (language: Language, code: string, extra: Partial<ExecutionRequest> = {}, limits: Partial<Limits> = {}) =>
+    const run = (
+      language: Language,
+      code: string,
+      extra: Partial<ExecutionRequest> = {},
+      limits: Partial<Limits> = {},
+    ) =>
       sandbox.execute(
         { language, code, stdin: "", args: [], env: {}, files: [], ...extra },
         { limits: { ...DEFAULT_LIMITS, timeoutMs: 20_000, ...limits } },

@@ -14,13 +14,16 @@ beforeAll(async () => {
     {
       // Only JavaScript on wasm: languages and sandboxes outside it must be refused, never substituted.
       createSandboxes: async () =>
-        new SandboxRegistry([await WasmSandbox.create({ logger: silentLogger(), workers: 1, languages: ["javascript"] })]),
+        new SandboxRegistry([
+          await WasmSandbox.create({ logger: silentLogger(), workers: 1, languages: ["javascript"] }),
+        ]),
     },
   );
 });
 afterAll(() => server?.close());
 
-const execute = (body: unknown, headers: Record<string, string> = {}) => postJson(`${server.url}/v1/execute`, body, headers);
+const execute = (body: unknown, headers: Record<string, string> = {}) =>
+  postJson(`${server.url}/v1/execute`, body, headers);
 
 /** No response may carry a stack frame or a path of this host. */
 function expectNoHostDetails(body: unknown) {
@@ -83,7 +86,10 @@ describe("POST /v1/execute", () => {
 
   it("logs the request id and the execution id, never guest output in a message", async () => {
     const marker = `marker-${Date.now()}`;
-    const { body } = await execute({ language: "javascript", code: `console.log("${marker}")` }, { "X-Request-Id": "log-check-1" });
+    const { body } = await execute(
+      { language: "javascript", code: `console.log("${marker}")` },
+      { "X-Request-Id": "log-check-1" },
+    );
     const lines = server.logs.filter((l) => l.requestId === "log-check-1");
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(["execution started", "execution finished"]));
     expect(lines.every((l) => l.executionId === body.id)).toBe(true);
@@ -96,15 +102,45 @@ describe("request errors", () => {
     ["malformed JSON", "{nope", 400, "MALFORMED_JSON"],
     ["an unknown field", { language: "javascript", code: "", extra: 1 }, 400, "VALIDATION_FAILED"],
     ["an unknown language", { language: "cobol", code: "" }, 400, "VALIDATION_FAILED"],
-    ["a limit over the maximum", { language: "javascript", code: "", limits: { timeoutMs: 10_000_000 } }, 400, "VALIDATION_FAILED"],
-    ["a file leaving the workspace", { language: "javascript", code: "", files: [{ path: "../etc/x", content: "" }] }, 400, "VALIDATION_FAILED"],
-    ["an absolute path outside the workspace", { language: "javascript", code: "", files: [{ path: "/etc/passwd", content: "" }] }, 400, "VALIDATION_FAILED"],
-    ["a file over the script", { language: "javascript", code: "", files: [{ path: "main.js", content: "" }] }, 400, "VALIDATION_FAILED"],
-    ["invalid base64", { language: "javascript", code: "", files: [{ path: "a", content: "!!", encoding: "base64" }] }, 400, "VALIDATION_FAILED"],
+    [
+      "a limit over the maximum",
+      { language: "javascript", code: "", limits: { timeoutMs: 10_000_000 } },
+      400,
+      "VALIDATION_FAILED",
+    ],
+    [
+      "a file leaving the workspace",
+      { language: "javascript", code: "", files: [{ path: "../etc/x", content: "" }] },
+      400,
+      "VALIDATION_FAILED",
+    ],
+    [
+      "an absolute path outside the workspace",
+      { language: "javascript", code: "", files: [{ path: "/etc/passwd", content: "" }] },
+      400,
+      "VALIDATION_FAILED",
+    ],
+    [
+      "a file over the script",
+      { language: "javascript", code: "", files: [{ path: "main.js", content: "" }] },
+      400,
+      "VALIDATION_FAILED",
+    ],
+    [
+      "invalid base64",
+      { language: "javascript", code: "", files: [{ path: "a", content: "!!", encoding: "base64" }] },
+      400,
+      "VALIDATION_FAILED",
+    ],
     ["a loader variable", { language: "javascript", code: "", env: { LD_PRELOAD: "/x.so" } }, 400, "VALIDATION_FAILED"],
     ["a language this host lacks", { language: "python", code: "print(1)" }, 422, "RUNTIME_UNAVAILABLE"],
     ["a disabled sandbox", { language: "javascript", code: "", sandbox: "process" }, 503, "SANDBOX_UNAVAILABLE"],
-    ["the noop sandbox without its flag", { language: "javascript", code: "", sandbox: "noop" }, 503, "SANDBOX_UNAVAILABLE"],
+    [
+      "the noop sandbox without its flag",
+      { language: "javascript", code: "", sandbox: "noop" },
+      503,
+      "SANDBOX_UNAVAILABLE",
+    ],
   ])("refuses %s", async (_name, body, status, code) => {
     const response = await execute(body);
     expect(response.status).toBe(status);
@@ -116,11 +152,17 @@ describe("request errors", () => {
   it("names the server maximum when a limit is too high", async () => {
     const { body } = await execute({ language: "javascript", code: "", limits: { memoryLimitBytes: 2 ** 40 } });
     expect(body.error?.message).toContain("1073741824");
-    expect(body.error?.details).toEqual([{ path: "limits.memoryLimitBytes", message: expect.stringContaining("maximum") }]);
+    expect(body.error?.details).toEqual([
+      { path: "limits.memoryLimitBytes", message: expect.stringContaining("maximum") },
+    ]);
   });
 
   it("refuses a body that is not JSON by media type", async () => {
-    const response = await fetch(`${server.url}/v1/execute`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+    const response = await fetch(`${server.url}/v1/execute`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "{}",
+    });
     expect(response.status).toBe(415);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
   });
@@ -136,7 +178,13 @@ describe("request errors", () => {
     const url = new URL(`${server.url}/v1/execute`);
     const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest(
-        { method: "POST", host: url.hostname, port: url.port, path: url.pathname, headers: { "content-type": "application/json", "transfer-encoding": "chunked" } },
+        {
+          method: "POST",
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+        },
         (res) => {
           let data = "";
           res.on("data", (chunk) => (data += chunk));
@@ -179,7 +227,9 @@ describe("discovery", () => {
       components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
     };
     expect(openapi.openapi).toBe("3.1.0");
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(["/v1/execute", "/v1/runtimes", "/healthz", "/readyz"]));
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(["/v1/execute", "/v1/runtimes", "/healthz", "/readyz"]),
+    );
     expect(Object.keys(openapi.components.schemas.ExecuteRequest?.properties ?? {})).toEqual(
       expect.arrayContaining(["language", "code", "stdin", "args", "env", "files", "limits", "sandbox"]),
     );

@@ -16,7 +16,8 @@ afterAll(async () => {
 });
 
 const limits = { ...DEFAULT_LIMITS, timeoutMs: 1_500, memoryLimitBytes: 64 * 1024 * 1024 };
-const run = (code: string) => sandbox.execute({ language: "javascript", code, stdin: "", args: [], env: {}, files: [] }, { limits });
+const run = (code: string) =>
+  sandbox.execute({ language: "javascript", code, stdin: "", args: [], env: {}, files: [] }, { limits });
 
 describe("javascript on wasm: escape attempts", () => {
   for (const fixture of loadFixtures("javascript", canaries)) {
@@ -24,13 +25,16 @@ describe("javascript on wasm: escape attempts", () => {
       const result = await run(fixture.code);
       expectOutcome(result, fixture.expect);
       expectNoLeak(result, canaries);
-      if (fixture.expect === "TIMEOUT") expect(result.durationMs).toBeLessThan(limits.timeoutMs + limits.killGraceMs + 1_000);
+      if (fixture.expect === "TIMEOUT")
+        expect(result.durationMs).toBeLessThan(limits.timeoutMs + limits.killGraceMs + 1_000);
     });
   }
 
   it("leaves the next execution untouched after a polluting one", async () => {
     await run(loadFixtures("javascript", canaries).find((f) => f.name === "proto-pollution.js")?.code ?? "");
-    const result = await run('const a = []; a.push(1); console.log(({}).polluted, JSON.parse("[1]").length, a.length);');
+    const result = await run(
+      'const a = []; a.push(1); console.log(({}).polluted, JSON.parse("[1]").length, a.length);',
+    );
     expect(result.stdout).toBe("undefined 1 1\n");
   });
 });

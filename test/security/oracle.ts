@@ -41,7 +41,11 @@ export function plantCanaries(): HostCanaries {
 
 /** Nothing of the host is in the output or the files: no canary, no host path of this checkout. */
 export function expectNoLeak(result: ExecutionResult, canaries: HostCanaries): void {
-  const everything = [result.stdout, result.stderr, ...result.files.map((f) => new TextDecoder().decode(f.content))].join("\n");
+  const everything = [
+    result.stdout,
+    result.stderr,
+    ...result.files.map((f) => new TextDecoder().decode(f.content)),
+  ].join("\n");
   expect(everything).not.toContain(canaries.env);
   expect(everything).not.toContain(canaries.fileContent);
   expect(everything).not.toContain(CANARY_ENV);

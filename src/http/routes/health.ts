@@ -6,5 +6,7 @@ import type { AppEnv } from "../types.js";
 export function healthRoutes(services: ServicesProvider) {
   return new Hono<AppEnv>()
     .get("/healthz", (c) => c.json({ status: "ok" as const }))
-    .get("/readyz", (c) => (services() ? c.json({ status: "ok" as const }) : c.json({ status: "loading" as const }, 503)));
+    .get("/readyz", (c) =>
+      services() ? c.json({ status: "ok" as const }) : c.json({ status: "loading" as const }, 503),
+    );
 }

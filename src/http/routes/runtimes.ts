@@ -23,7 +23,9 @@ export function runtimesRoutes(services: ServicesProvider) {
       };
     });
     const languages = LANGUAGES.filter((language) =>
-      s.sandboxes.all().some((sb) => sb.availability().available && sb.languages().some((l) => l.language === language)),
+      s.sandboxes
+        .all()
+        .some((sb) => sb.availability().available && sb.languages().some((l) => l.language === language)),
     );
     return c.json({
       defaultSandbox: s.defaultSandbox,

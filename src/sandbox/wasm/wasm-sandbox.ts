@@ -113,7 +113,14 @@ function toResult(runtime: RuntimeInfo, request: ExecutionRequest, run: PoolRun,
     truncated: { stdout: run.stdout.truncated, stderr: run.stderr.truncated },
   };
   if (run.kind === "killed") {
-    return { runtime, exitCode: null, ...output, files: [], durationMs, error: { code: run.code, message: run.message } };
+    return {
+      runtime,
+      exitCode: null,
+      ...output,
+      files: [],
+      durationMs,
+      error: { code: run.code, message: run.message },
+    };
   }
   const script = { path: SCRIPT_FILES[request.language], content: new TextEncoder().encode(request.code) };
   const { outcome } = run;

@@ -24,7 +24,12 @@ export interface WorkerPoolOptions {
 }
 
 export type PoolRun =
-  | { readonly kind: "completed"; readonly outcome: RunOutcome; readonly stdout: CapturedOutput; readonly stderr: CapturedOutput }
+  | {
+      readonly kind: "completed";
+      readonly outcome: RunOutcome;
+      readonly stdout: CapturedOutput;
+      readonly stderr: CapturedOutput;
+    }
   | {
       readonly kind: "killed";
       readonly code: "TIMEOUT" | "MEMORY_LIMIT" | "SANDBOX_FAULT";
@@ -80,8 +85,10 @@ export class WorkerPool {
   }
 
   run(request: ExecutionRequest, limits: Limits, signal?: AbortSignal): Promise<PoolRun> {
-    if (this.closed) return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "the wasm sandbox is shutting down"));
-    if (this.slots.size === 0) return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "no wasm worker is running"));
+    if (this.closed)
+      return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "the wasm sandbox is shutting down"));
+    if (this.slots.size === 0)
+      return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "no wasm worker is running"));
     if (this.queue.length >= this.options.maxQueue) return Promise.reject(new ServiceError("OVERLOADED"));
     return new Promise<PoolRun>((resolve, reject) => {
       this.queue.push({ request, limits, signal, resolve, reject });
@@ -121,7 +128,11 @@ export class WorkerPool {
         }
         const outOfMemory = error.code === "ERR_WORKER_OUT_OF_MEMORY";
         this.options.logger.warn({ err: error.message, code: error.code }, "wasm worker failed");
-        void this.retire(slot, outOfMemory ? "MEMORY_LIMIT" : "SANDBOX_FAULT", outOfMemory ? "worker heap limit reached" : "worker failed");
+        void this.retire(
+          slot,
+          outOfMemory ? "MEMORY_LIMIT" : "SANDBOX_FAULT",
+          outOfMemory ? "worker heap limit reached" : "worker failed",
+        );
       });
       worker.on("exit", () => {
         if (this.slots.has(slot)) void this.retire(slot, "SANDBOX_FAULT", "worker exited unexpectedly");
@@ -228,7 +239,10 @@ export class WorkerPool {
     if (!this.closed) {
       this.spawn().catch((error: unknown) => {
         this.failIfEmpty();
-        this.options.logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not replace wasm worker");
+        this.options.logger.error(
+          { err: error instanceof Error ? error.message : String(error) },
+          "could not replace wasm worker",
+        );
       });
     }
   }

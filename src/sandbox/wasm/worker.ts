@@ -7,7 +7,13 @@ import { parentPort } from "node:worker_threads";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { isGuestLimitError } from "../../../wasm/host/guest-limit.js";
 import type { Language } from "../types.js";
-import { CANCEL_REQUESTED, type InitMessage, type MainToWorker, type RunMessage, type WorkerToMain } from "./protocol.js";
+import {
+  CANCEL_REQUESTED,
+  type InitMessage,
+  type MainToWorker,
+  type RunMessage,
+  type WorkerToMain,
+} from "./protocol.js";
 import type { Runner, RunOutcome } from "./runtime.js";
 import { SharedOutputSink } from "./shared-output.js";
 
@@ -23,7 +29,9 @@ function send(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
 
 async function init(message: InitMessage): Promise<void> {
   const report: Array<{ language: Language; error?: string }> = [];
-  for (const [language, assets] of Object.entries(message.assets) as Array<[Language, NonNullable<InitMessage["assets"][Language]>]>) {
+  for (const [language, assets] of Object.entries(message.assets) as Array<
+    [Language, NonNullable<InitMessage["assets"][Language]>]
+  >) {
     try {
       const load = WASM_RUNTIMES[language];
       if (!load) throw new Error(`no wasm runtime for ${language}`);

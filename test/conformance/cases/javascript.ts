@@ -29,7 +29,7 @@ export const javascript: LanguageCases = {
   leakCheck: [
     'const fs = require("fs");',
     "const clean = typeof globalThis.leaked === 'undefined'",
-    '  && JSON.stringify({ a: 1 }) === \'{"a":1}\'',
+    "  && JSON.stringify({ a: 1 }) === '{\"a\":1}'",
     '  && !fs.existsSync("leak.txt") && !fs.existsSync("/tmp/leak.txt");',
     'console.log(clean ? "clean" : "dirty");',
   ].join("\n"),
