@@ -7,4 +7,5 @@ import type { WasmRuntime } from "../src/sandbox/wasm/runtime.js";
 
 export const WASM_RUNTIMES: Readonly<Partial<Record<Language, () => Promise<WasmRuntime>>>> = {
   javascript: async () => (await import("./javascript/wasm.js")).javascriptRuntime,
+  ruby: async () => (await import("./ruby/wasm.js")).rubyWasmRuntime,
 };

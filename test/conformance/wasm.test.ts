@@ -5,5 +5,7 @@ import { runConformance } from "./sandbox.case.js";
 runConformance({
   name: "wasm",
   create: () => WasmSandbox.create({ logger: silentLogger(), workers: 2 }),
-  languages: ["javascript"],
+  languages: ["javascript", "ruby"],
+  // Ruby's booted interpreter alone occupies ~70 MiB of linear memory.
+  memoryLimitBytes: (language) => (language === "ruby" ? 128 : 64) * 1024 * 1024,
 });

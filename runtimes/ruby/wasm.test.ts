@@ -1,0 +1,150 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Runner, RuntimeAssets } from "../../src/sandbox/wasm/runtime.js";
+import { ruby as cases } from "../../test/conformance/cases/ruby.js";
+import { rubyWasmRuntime } from "./wasm.js";
+import { fromUtf8, runRuby, utf8 } from "./wasm-test-support.js";
+
+const MiB = 1024 * 1024;
+let assets: RuntimeAssets;
+let runner: Runner;
+
+beforeAll(async () => {
+  assets = await rubyWasmRuntime.load();
+  runner = await rubyWasmRuntime.createRunner(assets);
+}, 120_000);
+
+describe("ruby.wasm runtime", () => {
+  it("reports the interpreter's real version", () => {
+    expect(rubyWasmRuntime.language).toBe("ruby");
+    expect(rubyWasmRuntime.info.name).toBe("ruby.wasm");
+    expect(rubyWasmRuntime.info.version).toMatch(/^3\.4\.\d+$/);
+  });
+
+  it("runs hello world", async () => {
+    const r = await runRuby(runner, cases.hello);
+    expect(r).toMatchObject({ exitCode: 0, stdout: "hello world\n", stderr: "" });
+    expect(r.error).toBeUndefined();
+  });
+
+  it("reads stdin", async () => {
+    const r = await runRuby(runner, cases.echoStdin, { stdin: "line 1\nlíne 2\n" });
+    expect(r.stdout).toBe("line 1\nlíne 2\n");
+  });
+
+  it("passes args as ARGV, switches included, and $0 is the script", async () => {
+    const r = await runRuby(runner, `${cases.printArgs}puts $0\n`, { args: ["a", "b c", "-v", "--"] });
+    expect(r.stdout).toBe("a,b c,-v,--\n/workspace/main.rb\n");
+  });
+
+  it("gives ENV exactly the request's variables", async () => {
+    const r = await runRuby(runner, "p ENV.to_h", { env: { GREETING: "hi", EMPTY: "" } });
+    expect(r.stdout).toBe('{"GREETING" => "hi", "EMPTY" => ""}\n');
+  });
+
+  it("runs in /workspace with the request's files and returns what it wrote", async () => {
+    const r = await runRuby(runner, `puts Dir.pwd\n${cases.files}`, {
+      files: [
+        { path: "input.txt", content: utf8("héllo") },
+        { path: "untouched.txt", content: utf8("same") },
+      ],
+    });
+    expect(r.stdout).toBe("/workspace\n");
+    const files = Object.fromEntries(r.files.map((f) => [f.path, fromUtf8(f.content)]));
+    expect(files).toEqual({
+      "input.txt": "héllo",
+      "nested/deep/new.txt": "new",
+      "output.txt": "HÉLLO",
+      "untouched.txt": "same",
+    });
+  });
+
+  it("maps exit 3 to exitCode 3 and NON_ZERO_EXIT", async () => {
+    const r = await runRuby(runner, cases.exit3);
+    expect(r.exitCode).toBe(3);
+    expect(r.error?.code).toBe("NON_ZERO_EXIT");
+    expect(r.stdout + r.stderr).toBe("");
+  });
+
+  it("reports an uncaught exception like ruby does", async () => {
+    const r = await runRuby(runner, `puts "before"\n${cases.throwBoom}`);
+    expect(r.exitCode).toBe(1);
+    expect(r.error?.code).toBe("NON_ZERO_EXIT");
+    expect(r.stdout).toBe("before\n");
+    expect(r.stderr).toBe("/workspace/main.rb:2:in '<main>': boom (RuntimeError)\n");
+  });
+
+  it("runs at_exit handlers (nested ones too) and honours exit inside them", async () => {
+    const r = await runRuby(runner, 'at_exit { puts "outer"; at_exit { puts "inner"; exit 5 } }\nputs "main"');
+    expect(r.stdout).toBe("main\nouter\ninner\n");
+    expect(r.exitCode).toBe(5);
+  });
+
+  it("maps exit! (proc_exit) to its status", async () => {
+    const r = await runRuby(runner, '$stderr.puts "bye"\nexit!(7)');
+    expect(r.exitCode).toBe(7);
+    expect(r.stderr).toBe("bye\n");
+  });
+
+  it("supports require of the standard library and rubygems", async () => {
+    const r = await runRuby(
+      runner,
+      'require "json"\nrequire "set"\nputs JSON.generate(Set[1, 2].to_a)\nputs defined?(Gem)',
+    );
+    expect(r.stdout).toBe("[1,2]\nconstant\n");
+  });
+
+  it("stops a huge allocation with MEMORY_LIMIT, quickly and without growing the host", async () => {
+    const before = process.memoryUsage().rss;
+    const r = await runRuby(runner, 'x = "x" * 2**30\nputs x.size', { limits: { memoryLimitBytes: 128 * MiB } });
+    expect(r.error?.code).toBe("MEMORY_LIMIT");
+    expect(r.exitCode).toBeNull();
+    expect(r.stdout).toBe("");
+    expect(r.ms).toBeLessThan(5_000);
+    expect(process.memoryUsage().rss - before).toBeLessThan(300 * MiB);
+  });
+
+  it("refuses a cap below the interpreter's own footprint with MEMORY_LIMIT", async () => {
+    const r = await runRuby(runner, 'x = "x" * 2**30', { limits: { memoryLimitBytes: 64 * MiB } });
+    expect(r.error?.code).toBe("MEMORY_LIMIT");
+    expect(r.error?.message).toMatch(/interpreter alone needs/);
+  });
+
+  it("stops the conformance memory bomb at the default 256 MiB cap", async () => {
+    const r = await runRuby(runner, cases.memoryBomb, { limits: { memoryLimitBytes: 256 * MiB } });
+    expect(r.error?.code).toBe("MEMORY_LIMIT");
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
+  it("stops an output flood with OUTPUT_LIMIT", async () => {
+    const r = await runRuby(runner, cases.outputFlood, { limits: { maxOutputBytes: 100_000 } });
+    expect(r.error?.code).toBe("OUTPUT_LIMIT");
+    expect(r.exitCode).toBeNull();
+    expect(r.stdout.length).toBe(100_000);
+  });
+
+  it("stops a writer at the filesystem quota with FILESYSTEM_LIMIT", async () => {
+    const r = await runRuby(runner, 'File.open("/tmp/big", "w") { |f| loop { f.write("z" * 65_536) } }', {
+      limits: { maxFilesystemBytes: 1 * MiB },
+    });
+    expect(r.error?.code).toBe("FILESYSTEM_LIMIT");
+  });
+
+  it("ends a sleep at the deadline with TIMEOUT", async () => {
+    const r = await runRuby(runner, "sleep 0.05\nputs :awake\n$stdout.flush\nsleep 30", {
+      limits: { timeoutMs: 1_000 },
+    });
+    expect(r.error?.code).toBe("TIMEOUT");
+    expect(r.stdout).toBe("awake\n");
+    expect(r.ms).toBeLessThan(3_000);
+  });
+
+  it("starts every execution from a fresh interpreter", async () => {
+    const first = await runRuby(runner, cases.leakWrite);
+    expect(first.exitCode).toBe(0);
+    const check = await runRuby(runner, cases.leakCheck);
+    expect(check.stdout).toBe("clean\n");
+    const second = await runRuby(runner, cases.printRandom);
+    expect(second.stdout).not.toBe(first.stdout);
+    expect(Number(second.stdout)).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -1,0 +1,278 @@
+/**
+ * The `wasi_snapshot_preview1` imports for one execution. Starts from browser_wasi_shim 0.4.2 and
+ * replaces what it gets wrong or too permissive:
+ * - fd_filestat_get / path_filestat_get: the shim writes atim/mtim/ctim at offsets 38/46/52 instead
+ *   of 40/48/56 (so mtime reads 0 and ctime reads stale guest memory); here the layout is correct;
+ * - poll_oneoff: see wasi-poll.ts;
+ * - clock_time_get: only realtime and monotonic; the CPU-time clocks report time since the
+ *   execution started; unknown clocks are ERRNO_INVAL (the shim answers 0 with success);
+ * - random_get: always crypto.getRandomValues;
+ * - proc_exit: throws WasiExit, which the runner turns into an exit code;
+ * - path_open: reuses closed fd numbers and caps open fds at MAX_OPEN_FDS;
+ * - sockets, proc_raise and anything not listed: not supported (deny by default).
+ * Args and environment are exactly what the caller passes: nothing of the host process.
+ */
+import { type Fd, Inode, WASI, wasi } from "@bjorn3/browser_wasi_shim";
+import type { RunContext } from "../../src/sandbox/wasm/runtime.js";
+import { GuestLimitError } from "./guest-limit.js";
+import { type PollEnvironment, pollOneoff } from "./wasi-poll.js";
+import { OutputFd, StdinFd } from "./wasi-stdio.js";
+
+export const MAX_OPEN_FDS = 1024;
+
+/** Thrown by proc_exit; unwinds the guest. */
+export class WasiExit extends Error {
+  constructor(readonly code: number) {
+    super(`the guest exited with status ${code}`);
+    this.name = "WasiExit";
+  }
+}
+
+export function isWasiExit(value: unknown): value is WasiExit {
+  return value instanceof WasiExit;
+}
+
+export interface WasiHostOptions {
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdin: string | Uint8Array;
+  readonly context: Pick<RunContext, "stdout" | "stderr" | "deadline" | "cancelled">;
+  /** Preopened directories, given fds 3, 4, ... in this order. */
+  readonly preopens: readonly Fd[];
+}
+
+type WasiFunction = (...args: never[]) => unknown;
+
+export interface WasiHost {
+  /** The `wasi_snapshot_preview1` import object. */
+  readonly imports: Record<string, WasiFunction>;
+  /** Must be called with the instance before any import runs (they read its exported memory). */
+  bind(instance: WebAssembly.Instance): void;
+}
+
+/** Every preview1 function; those the host does not implement answer ERRNO_NOSYS. */
+const PREVIEW1_FUNCTIONS = [
+  "args_get",
+  "args_sizes_get",
+  "environ_get",
+  "environ_sizes_get",
+  "clock_res_get",
+  "clock_time_get",
+  "fd_advise",
+  "fd_allocate",
+  "fd_close",
+  "fd_datasync",
+  "fd_fdstat_get",
+  "fd_fdstat_set_flags",
+  "fd_fdstat_set_rights",
+  "fd_filestat_get",
+  "fd_filestat_set_size",
+  "fd_filestat_set_times",
+  "fd_pread",
+  "fd_prestat_get",
+  "fd_prestat_dir_name",
+  "fd_pwrite",
+  "fd_read",
+  "fd_readdir",
+  "fd_renumber",
+  "fd_seek",
+  "fd_sync",
+  "fd_tell",
+  "fd_write",
+  "path_create_directory",
+  "path_filestat_get",
+  "path_filestat_set_times",
+  "path_link",
+  "path_open",
+  "path_readlink",
+  "path_remove_directory",
+  "path_rename",
+  "path_symlink",
+  "path_unlink_file",
+  "poll_oneoff",
+  "proc_exit",
+  "proc_raise",
+  "sched_yield",
+  "random_get",
+  "sock_accept",
+  "sock_recv",
+  "sock_send",
+  "sock_shutdown",
+] as const;
+
+/** Shim functions used unchanged: they only dispatch to our Fd objects or copy args/env. */
+const SHIM_FUNCTIONS = new Set<string>([
+  "args_get",
+  "args_sizes_get",
+  "environ_get",
+  "environ_sizes_get",
+  "clock_res_get",
+  "fd_advise",
+  "fd_allocate",
+  "fd_close",
+  "fd_datasync",
+  "fd_fdstat_get",
+  "fd_fdstat_set_flags",
+  "fd_filestat_set_size",
+  "fd_filestat_set_times",
+  "fd_pread",
+  "fd_prestat_get",
+  "fd_prestat_dir_name",
+  "fd_pwrite",
+  "fd_read",
+  "fd_readdir",
+  "fd_seek",
+  "fd_sync",
+  "fd_tell",
+  "fd_write",
+  "path_create_directory",
+  "path_filestat_set_times",
+  "path_link",
+  "path_readlink",
+  "path_remove_directory",
+  "path_rename",
+  "path_symlink",
+  "path_unlink_file",
+]);
+
+function writeFilestat(view: DataView, ptr: number, st: wasi.Filestat): void {
+  view.setBigUint64(ptr, st.dev, true);
+  view.setBigUint64(ptr + 8, st.ino, true);
+  view.setBigUint64(ptr + 16, 0n, true);
+  view.setUint8(ptr + 16, st.filetype);
+  view.setBigUint64(ptr + 24, st.nlink, true);
+  view.setBigUint64(ptr + 32, st.size, true);
+  view.setBigUint64(ptr + 40, st.atim, true);
+  view.setBigUint64(ptr + 48, st.mtim, true);
+  view.setBigUint64(ptr + 56, st.ctim, true);
+}
+
+export function createWasiHost(options: WasiHostOptions): WasiHost {
+  const { context } = options;
+  const stdinBytes = typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin;
+  const startedNs = BigInt(Math.round(performance.now() * 1e6));
+  const checkDeadline = (): void => {
+    if (context.cancelled() || Date.now() >= context.deadline) {
+      throw new GuestLimitError("TIMEOUT", "the execution exceeded its time limit");
+    }
+  };
+  const stdin = new StdinFd(stdinBytes, Inode.issue_ino());
+  const fds: (Fd | undefined)[] = [
+    stdin,
+    new OutputFd(context.stdout, Inode.issue_ino(), checkDeadline),
+    new OutputFd(context.stderr, Inode.issue_ino(), checkDeadline),
+    ...options.preopens,
+  ];
+  const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
+  const shim = new WASI([...options.args], env, fds as Fd[], { debug: false });
+  let instance: WebAssembly.Instance | null = null;
+
+  const memory = (): WebAssembly.Memory => {
+    const m = instance?.exports.memory;
+    if (!(m instanceof WebAssembly.Memory))
+      throw new Error("WASI host used before bind() or without an exported memory");
+    return m;
+  };
+  const view = (): DataView => new DataView(memory().buffer);
+  const readString = (ptr: number, len: number): string =>
+    new TextDecoder("utf-8").decode(new Uint8Array(memory().buffer, ptr, len));
+
+  const clockNow = (id: number): bigint | null => {
+    switch (id) {
+      case wasi.CLOCKID_REALTIME:
+        return BigInt(Date.now()) * 1_000_000n;
+      case wasi.CLOCKID_MONOTONIC:
+        return BigInt(Math.round(performance.now() * 1e6));
+      case wasi.CLOCKID_PROCESS_CPUTIME_ID:
+      case wasi.CLOCKID_THREAD_CPUTIME_ID:
+        return BigInt(Math.round(performance.now() * 1e6)) - startedNs;
+      default:
+        return null;
+    }
+  };
+
+  const pollEnv: PollEnvironment = {
+    memory: view,
+    readyBytes: (fd) => {
+      const target = fds[fd];
+      if (target === undefined) return null;
+      return target === stdin ? BigInt(stdin.remaining) : 0n;
+    },
+    now: clockNow,
+    deadline: context.deadline,
+    cancelled: () => context.cancelled(),
+  };
+
+  const notSupported = (): number => wasi.ERRNO_NOSYS;
+  const own: Record<string, WasiFunction> = {
+    clock_time_get: (id: number, _precision: bigint, timePtr: number): number => {
+      checkDeadline();
+      const now = clockNow(id);
+      if (now === null) return wasi.ERRNO_INVAL;
+      view().setBigUint64(timePtr, now, true);
+      return wasi.ERRNO_SUCCESS;
+    },
+    fd_filestat_get: (fd: number, ptr: number): number => {
+      const target = fds[fd];
+      if (target === undefined) return wasi.ERRNO_BADF;
+      const { ret, filestat } = target.fd_filestat_get();
+      if (filestat) writeFilestat(view(), ptr, filestat);
+      return ret;
+    },
+    path_filestat_get: (fd: number, flags: number, pathPtr: number, pathLen: number, ptr: number): number => {
+      const target = fds[fd];
+      if (target === undefined) return wasi.ERRNO_BADF;
+      const { ret, filestat } = target.path_filestat_get(flags, readString(pathPtr, pathLen));
+      if (filestat) writeFilestat(view(), ptr, filestat);
+      return ret;
+    },
+    path_open: (
+      fd: number,
+      dirflags: number,
+      pathPtr: number,
+      pathLen: number,
+      oflags: number,
+      rightsBase: bigint,
+      rightsInheriting: bigint,
+      fdflags: number,
+      openedPtr: number,
+    ): number => {
+      const dir = fds[fd];
+      if (dir === undefined) return wasi.ERRNO_BADF;
+      let slot = fds.indexOf(undefined, 3);
+      if (slot < 0) slot = fds.length;
+      if (slot >= MAX_OPEN_FDS) return wasi.ERRNO_MFILE;
+      const path = readString(pathPtr, pathLen);
+      const { ret, fd_obj } = dir.path_open(dirflags, path, oflags, rightsBase, rightsInheriting, fdflags);
+      if (ret !== wasi.ERRNO_SUCCESS || fd_obj === null) return ret === wasi.ERRNO_SUCCESS ? wasi.ERRNO_IO : ret;
+      fds[slot] = fd_obj;
+      view().setUint32(openedPtr, slot, true);
+      return wasi.ERRNO_SUCCESS;
+    },
+    poll_oneoff: (inPtr: number, outPtr: number, n: number, neventsPtr: number): number =>
+      pollOneoff(pollEnv, inPtr, outPtr, n, neventsPtr),
+    proc_exit: (code: number): never => {
+      throw new WasiExit(code);
+    },
+    random_get: (ptr: number, len: number): number => {
+      const bytes = new Uint8Array(memory().buffer, ptr, len);
+      for (let i = 0; i < len; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(len, i + 65536)));
+      return wasi.ERRNO_SUCCESS;
+    },
+    sched_yield: (): number => wasi.ERRNO_SUCCESS,
+  };
+
+  const imports: Record<string, WasiFunction> = {};
+  for (const name of PREVIEW1_FUNCTIONS) {
+    const shimFunction = shim.wasiImport[name];
+    imports[name] = own[name] ?? (SHIM_FUNCTIONS.has(name) && shimFunction ? shimFunction : notSupported);
+  }
+
+  return {
+    imports,
+    bind(target: WebAssembly.Instance): void {
+      instance = target;
+      shim.inst = target as unknown as typeof shim.inst;
+    },
+  };
+}
