@@ -9,12 +9,12 @@
  * V8's young generation and native memory, bounded by the address-space cap.
  */
 import type { Limits } from "../../src/sandbox/limits.js";
-import type { TunedProcessRuntime } from "../../src/sandbox/process/runtime-tuning.js";
+import type { ProcessRuntime } from "../../src/sandbox/process/runtime.js";
 
 const MiB = 1024 * 1024;
 export const NODE_ADDRESS_SPACE_HEADROOM_BYTES = 1024 * MiB;
 
-export const javascriptProcessRuntime: TunedProcessRuntime = Object.freeze({
+export const javascriptProcessRuntime: ProcessRuntime = Object.freeze({
   language: "javascript",
   name: "node",
   binary: "node",
