@@ -2,6 +2,7 @@
  * Configuration: one zod schema, parsed once at startup from the environment and command-line flags
  * (flags win). A bad value stops the server with a readable message naming the variable.
  */
+import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { DEFAULT_LIMITS, type Limits, MAX_LIMITS } from "./sandbox/limits.js";
@@ -12,6 +13,32 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const bool = z
   .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
   .transform((v) => ["1", "true", "yes", "on"].includes(v));
+const list = z.string().transform((s) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+
+/** `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`. */
+function isAddressOrCidr(entry: string): boolean {
+  const [address = "", prefix, extra] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+/** An exact browser origin: `https://app.example.com[:port]`, never `*` or `null`. */
+function isExactOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === entry;
+  } catch {
+    return false;
+  }
+}
 
 export const configSchema = z
   .object({
@@ -43,6 +70,54 @@ export const configSchema = z
     maxMaxOutputBytes: int(1, 1024 * MiB).default(MAX_LIMITS.maxOutputBytes),
     killGraceMs: int(0, 60_000).default(DEFAULT_LIMITS.killGraceMs),
     maxFilesystemBytes: int(0, 16 * 1024 * MiB).default(DEFAULT_LIMITS.maxFilesystemBytes),
+
+    // Authentication (docs/api-security.md)
+    /** One key with every scope. Never logged. */
+    apiKey: z
+      .string()
+      .min(16, { message: "must be at least 16 characters" })
+      .max(512)
+      .regex(/^[\x21-\x7e]+$/, { message: "must be visible ASCII without spaces" })
+      .optional(),
+    apiKeysFile: z.string().min(1).optional(),
+    /** Where the first-run key is kept (mode 0600). */
+    dataDir: z.string().min(1).default(".data"),
+    /** With no key configured and auth on, generate one into dataDir (and print it once). */
+    generateApiKey: bool.default(true),
+    /** `--no-auth`: every request is served without a key. Explicit opt-in only. */
+    noAuth: bool.default(false),
+    trustedProxies: list
+      .refine((entries) => entries.every(isAddressOrCidr), { message: "entries must be IP addresses or CIDR ranges" })
+      .default([]),
+    authMaxFailures: int(1, 10_000).default(10),
+    authFailureWindowMs: int(100, 86_400_000).default(60_000),
+    authLockoutMs: int(100, 86_400_000).default(300_000),
+
+    // Rate limits per key (token bucket) and concurrent executions per key
+    rateLimitRequests: int(1, 1_000_000).default(120),
+    rateLimitWindowMs: int(1000, 86_400_000).default(60_000),
+    maxConcurrentPerKey: int(1, 10_000).default(4),
+    maxQueuedPerKey: int(0, 100_000).default(16),
+
+    // HTTP server hardening
+    headersTimeoutMs: int(100, 600_000).default(10_000),
+    requestTimeoutMs: int(100, 3_600_000).default(60_000),
+    keepAliveTimeoutMs: int(100, 600_000).default(5_000),
+    maxHeaderBytes: int(1024, 1024 * 1024).default(16 * 1024),
+    corsOrigins: list
+      .refine((entries) => entries.every(isExactOrigin), {
+        message: "entries must be exact origins such as https://app.example.com (no *, no null, no path)",
+      })
+      .default([]),
+
+    // Ops alerts (signed webhook)
+    alertWebhookUrl: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+    alertWebhookSecret: z.string().min(16, { message: "must be at least 16 characters" }).optional(),
+    alertMaxAttempts: int(1, 20).default(5),
+    alertRetryBaseMs: int(1, 600_000).default(1_000),
+    alertTimeoutMs: int(100, 120_000).default(5_000),
+    alertLimitHits: int(1, 1_000_000).default(20),
+    alertLimitWindowMs: int(1000, 86_400_000).default(300_000),
   })
   .superRefine((c, ctx) => {
     const pairs: Array<[keyof typeof c, keyof typeof c]> = [
@@ -54,6 +129,27 @@ export const configSchema = z
       if ((c[def] as number) > (c[max] as number)) {
         ctx.addIssue({ code: "custom", path: [def], message: `must not exceed ${String(max)} (${String(c[max])})` });
       }
+    }
+    if (c.headersTimeoutMs > c.requestTimeoutMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["headersTimeoutMs"],
+        message: "must not exceed SANDBOX_REQUEST_TIMEOUT_MS",
+      });
+    }
+    if (c.alertWebhookUrl !== undefined && c.alertWebhookSecret === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["alertWebhookSecret"],
+        message: "is required when SANDBOX_ALERT_WEBHOOK_URL is set",
+      });
+    }
+    if (c.noAuth && (c.apiKey !== undefined || c.apiKeysFile !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["noAuth"],
+        message: "--no-auth cannot be combined with configured API keys",
+      });
     }
   });
 
@@ -80,6 +176,31 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = {
   maxMaxOutputBytes: "SANDBOX_MAX_MAX_OUTPUT_BYTES",
   killGraceMs: "SANDBOX_KILL_GRACE_MS",
   maxFilesystemBytes: "SANDBOX_MAX_FILESYSTEM_BYTES",
+  apiKey: "SANDBOX_API_KEY",
+  apiKeysFile: "SANDBOX_API_KEYS_FILE",
+  dataDir: "SANDBOX_DATA_DIR",
+  generateApiKey: "SANDBOX_GENERATE_API_KEY",
+  noAuth: "SANDBOX_DANGEROUSLY_DISABLE_AUTH",
+  trustedProxies: "SANDBOX_TRUSTED_PROXIES",
+  authMaxFailures: "SANDBOX_AUTH_MAX_FAILURES",
+  authFailureWindowMs: "SANDBOX_AUTH_FAILURE_WINDOW_MS",
+  authLockoutMs: "SANDBOX_AUTH_LOCKOUT_MS",
+  rateLimitRequests: "SANDBOX_RATE_LIMIT_REQUESTS",
+  rateLimitWindowMs: "SANDBOX_RATE_LIMIT_WINDOW_MS",
+  maxConcurrentPerKey: "SANDBOX_MAX_CONCURRENT_PER_KEY",
+  maxQueuedPerKey: "SANDBOX_MAX_QUEUED_PER_KEY",
+  headersTimeoutMs: "SANDBOX_HEADERS_TIMEOUT_MS",
+  requestTimeoutMs: "SANDBOX_REQUEST_TIMEOUT_MS",
+  keepAliveTimeoutMs: "SANDBOX_KEEP_ALIVE_TIMEOUT_MS",
+  maxHeaderBytes: "SANDBOX_MAX_HEADER_BYTES",
+  corsOrigins: "SANDBOX_CORS_ORIGINS",
+  alertWebhookUrl: "SANDBOX_ALERT_WEBHOOK_URL",
+  alertWebhookSecret: "SANDBOX_ALERT_WEBHOOK_SECRET",
+  alertMaxAttempts: "SANDBOX_ALERT_MAX_ATTEMPTS",
+  alertRetryBaseMs: "SANDBOX_ALERT_RETRY_BASE_MS",
+  alertTimeoutMs: "SANDBOX_ALERT_TIMEOUT_MS",
+  alertLimitHits: "SANDBOX_ALERT_LIMIT_HITS",
+  alertLimitWindowMs: "SANDBOX_ALERT_LIMIT_WINDOW_MS",
 };
 
 /** Command-line flags (`--port 9000`, `--host=0.0.0.0`, bare boolean flags). */
@@ -89,6 +210,8 @@ const FLAGS: Readonly<Record<string, { key: keyof Config; boolean?: true }>> = {
   "--log-level": { key: "logLevel" },
   "--workers": { key: "workers" },
   "--dangerously-enable-noop-sandbox": { key: "dangerouslyEnableNoopSandbox", boolean: true },
+  "--no-auth": { key: "noAuth", boolean: true },
+  "--data-dir": { key: "dataDir" },
 };
 
 export class ConfigError extends Error {

@@ -2,7 +2,7 @@
  * Operational logging (pino). Guest output never goes into a message string: when logged at all it
  * sits under its own key. Secrets and credentials are redacted by path.
  */
-import { type Logger as PinoLogger, type LoggerOptions, type DestinationStream, pino } from "pino";
+import { type DestinationStream, type LoggerOptions, type Logger as PinoLogger, pino } from "pino";
 
 export type Logger = PinoLogger;
 
@@ -14,6 +14,10 @@ export const REDACT_PATHS = [
   "authorization",
   "apiKey",
   "*.apiKey",
+  "secret",
+  "*.secret",
+  "alertWebhookSecret",
+  "*.alertWebhookSecret",
   "env",
   "*.env",
 ];

@@ -1,7 +1,29 @@
-/** `npm start`: parse configuration, start the server, shut down cleanly on SIGINT/SIGTERM. */
+/**
+ * `npm start`: parse configuration, start the server, shut down cleanly on SIGINT/SIGTERM. On a first
+ * run with no key configured, the generated API key is printed here, once, to stderr.
+ */
+import { KeysFileError } from "./auth/keys-file.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
-import { startServer } from "./server.js";
+import { type RunningServer, startServer } from "./server.js";
+
+function printGeneratedKey(generated: NonNullable<RunningServer["generatedKey"]>): void {
+  const rule = "=".repeat(72);
+  process.stderr.write(
+    [
+      rule,
+      "inline-sandbox generated an API key for this server (shown only this once):",
+      "",
+      `  ${generated.key}`,
+      "",
+      `It is stored with mode 0600 in ${generated.path}. Send it as:`,
+      `  Authorization: Bearer ${generated.key}`,
+      "Set SANDBOX_API_KEY or SANDBOX_API_KEYS_FILE to use your own keys instead.",
+      rule,
+      "",
+    ].join("\n"),
+  );
+}
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -15,7 +37,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  const server = await startServer(config, logger);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    if (error instanceof KeysFileError) {
+      process.stderr.write(`inline-sandbox: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (server.generatedKey) printGeneratedKey(server.generatedKey);
   server.ready.catch((error: unknown) => {
     logger.fatal({ err: error }, "could not load the sandboxes");
     process.exit(1);

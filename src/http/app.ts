@@ -1,14 +1,23 @@
 /**
- * The Hono application: correlation, security headers, routes, and one error boundary that turns
- * every failure into the stable error envelope (never a stack trace or a host path).
+ * The Hono application. Every request walks, in order: correlation (X-Request-Id, traceparent),
+ * client address, request logger, access log, security headers, CORS; /v1/* then adds
+ * authentication and the per-key rate limit, and each route checks its scope. One error boundary
+ * turns every failure into the stable error envelope (never a stack trace or a host path).
  */
 import { Hono } from "hono";
 import type { LimitPolicy } from "../config.js";
 import { isServiceError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { errorResponse, serviceErrorResponse } from "./errors.js";
+import type { HttpGuards } from "./guards.js";
+import { accessLog } from "./middleware/access-log.js";
+import { authenticate } from "./middleware/authenticate.js";
+import { clientIp } from "./middleware/client-ip.js";
+import { cors } from "./middleware/cors.js";
+import { rateLimit } from "./middleware/rate-limit.js";
 import { requestId } from "./middleware/request-id.js";
 import { securityHeaders } from "./middleware/security-headers.js";
+import { traceContext } from "./middleware/trace-context.js";
 import { openApiDocument } from "./openapi.js";
 import { executeRoutes } from "./routes/execute.js";
 import { healthRoutes } from "./routes/health.js";
@@ -23,22 +32,29 @@ export interface AppOptions {
   readonly limits: LimitPolicy;
   readonly bodyLimitBytes: number;
   readonly services: ServicesProvider;
+  readonly guards: HttpGuards;
 }
 
 export function createApp(options: AppOptions) {
+  const { guards } = options;
   const app = new Hono<AppEnv>();
   let openapi: ReturnType<typeof openApiDocument> | undefined;
 
   app.use(requestId());
+  app.use(traceContext());
+  app.use(clientIp(guards.clients));
   app.use(async (c, next) => {
-    c.set("logger", options.logger.child({ requestId: c.get("requestId") }));
+    c.set("logger", options.logger.child({ requestId: c.get("requestId"), traceId: c.get("trace").traceId }));
     await next();
   });
+  app.use(accessLog());
   app.use(securityHeaders());
+  app.use(cors(guards.corsOrigins));
+  app.use("/v1/*", authenticate(guards), rateLimit(guards));
 
   app.route("/", healthRoutes(options.services));
   app.route("/", runtimesRoutes(options.services));
-  app.route("/", executeRoutes(options.services, options.bodyLimitBytes));
+  app.route("/", executeRoutes(options.services, options.bodyLimitBytes, guards));
   app.get("/openapi.json", (c) => {
     openapi ??= openApiDocument(options.limits);
     return c.json(openapi);

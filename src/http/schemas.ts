@@ -69,6 +69,12 @@ export function executeRequestSchema(policy: LimitPolicy) {
         .strict()
         .optional(),
       sandbox: z.enum(SANDBOX_KINDS).optional().describe("Which sandbox runs the code; default set by the server."),
+      exposeRequestId: z
+        .boolean()
+        .optional()
+        .describe(
+          "When true, the guest's environment also gets SANDBOX_REQUEST_ID (this request's X-Request-Id) and TRACEPARENT (W3C traceparent of this server's span), overriding `env` entries of those names.",
+        ),
     })
     .strict();
 }

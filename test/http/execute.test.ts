@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/logger.js";
 import { SandboxRegistry } from "../../src/sandbox/registry.js";
 import { WasmSandbox } from "../../src/sandbox/wasm/wasm-sandbox.js";
-import { postJson, startTestServer, type TestServer } from "../support/server.js";
+import { AUTH, authedGet, postJson, startTestServer, type TestServer } from "../support/server.js";
 
 const BODY_LIMIT = 64 * 1024;
 let server: TestServer;
@@ -92,7 +92,9 @@ describe("POST /v1/execute", () => {
     );
     const lines = server.logs.filter((l) => l.requestId === "log-check-1");
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(["execution started", "execution finished"]));
-    expect(lines.every((l) => l.executionId === body.id)).toBe(true);
+    const executionLines = lines.filter((l) => String(l.msg).startsWith("execution "));
+    expect(executionLines).toHaveLength(2);
+    expect(executionLines.every((l) => l.executionId === body.id)).toBe(true);
     expect(JSON.stringify(server.logs)).not.toContain(marker);
   });
 });
@@ -160,7 +162,7 @@ describe("request errors", () => {
   it("refuses a body that is not JSON by media type", async () => {
     const response = await fetch(`${server.url}/v1/execute`, {
       method: "POST",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", ...AUTH },
       body: "{}",
     });
     expect(response.status).toBe(415);
@@ -183,7 +185,7 @@ describe("request errors", () => {
           host: url.hostname,
           port: url.port,
           path: url.pathname,
-          headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+          headers: { "content-type": "application/json", "transfer-encoding": "chunked", ...AUTH },
         },
         (res) => {
           let data = "";
@@ -201,10 +203,10 @@ describe("request errors", () => {
   });
 
   it("answers 404 and 405 with the envelope", async () => {
-    const missing = await fetch(`${server.url}/v1/nothing`);
+    const missing = await authedGet(`${server.url}/v1/nothing`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("NOT_FOUND");
-    const wrongMethod = await fetch(`${server.url}/v1/execute`);
+    const wrongMethod = await authedGet(`${server.url}/v1/execute`);
     expect(wrongMethod.status).toBe(405);
     expect(((await wrongMethod.json()) as { error: { code: string } }).error.code).toBe("METHOD_NOT_ALLOWED");
   });
@@ -214,7 +216,7 @@ describe("discovery", () => {
   it("serves health, readiness, runtimes and an OpenAPI document", async () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: "ok" });
     expect(await (await fetch(`${server.url}/readyz`)).json()).toEqual({ status: "ok" });
-    const runtimes = (await (await fetch(`${server.url}/v1/runtimes`)).json()) as Record<string, unknown>;
+    const runtimes = (await (await authedGet(`${server.url}/v1/runtimes`)).json()) as Record<string, unknown>;
     expect(runtimes).toMatchObject({
       defaultSandbox: "wasm",
       languages: ["javascript"],

@@ -1,4 +1,4 @@
-/** GET /v1/runtimes: what this host can run, on which sandbox, and the limits that apply. */
+/** GET /v1/runtimes: what this host can run, on which sandbox, and the limits that apply. Any authenticated key. */
 import { Hono } from "hono";
 import { ServiceError } from "../../errors.js";
 import { LANGUAGES } from "../../sandbox/types.js";
