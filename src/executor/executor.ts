@@ -22,6 +22,10 @@ export interface ExecutorOptions {
 
 export interface ExecutionContext {
   readonly requestId: string;
+  /** W3C trace id of the request, carried into every log line of the execution. */
+  readonly traceId?: string;
+  /** Name of the API key that asked (never the key itself). */
+  readonly keyName?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -63,7 +67,12 @@ export class Executor {
 
     const limits = resolveLimits(this.options.limits.defaults, body.limits);
     const id = newExecutionId();
-    const log = this.options.logger.child({ requestId: context.requestId, executionId: id });
+    const log = this.options.logger.child({
+      requestId: context.requestId,
+      executionId: id,
+      ...(context.traceId ? { traceId: context.traceId } : {}),
+      ...(context.keyName ? { keyName: context.keyName } : {}),
+    });
     log.info({ language: request.language, sandbox: kind, limits }, "execution started");
     const result = await sandbox.execute(request, { limits, ...(context.signal ? { signal: context.signal } : {}) });
     log.info(

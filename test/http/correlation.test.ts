@@ -33,6 +33,9 @@ describe("correlation ids", () => {
       path: "/v1/execute",
       key: "default",
     });
+    const executionLines = lines.filter((l) => l.msg === "execution started" || l.msg === "execution finished");
+    expect(executionLines).toHaveLength(2);
+    for (const line of executionLines) expect(line).toMatchObject({ traceId: TRACE_ID, keyName: "default" });
   });
 
   it("replaces an invalid traceparent with a new trace", async () => {

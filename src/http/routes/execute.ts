@@ -34,7 +34,13 @@ export function executeRoutes(services: ServicesProvider, bodyLimitBytes: number
     const release = await acquireSlot(guards, c);
     let result: ExecuteResponse;
     try {
-      result = await s.executor.execute(request, { requestId: c.get("requestId"), signal: c.req.raw.signal });
+      const keyName = c.get("keyName");
+      result = await s.executor.execute(request, {
+        requestId: c.get("requestId"),
+        traceId: c.get("trace").traceId,
+        ...(keyName !== undefined ? { keyName } : {}),
+        signal: c.req.raw.signal,
+      });
     } finally {
       release();
     }
