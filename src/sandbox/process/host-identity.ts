@@ -10,11 +10,18 @@
 import { ServiceError } from "../../errors.js";
 import type { Owner } from "./workspace-dir.js";
 
-export const DEFAULT_HOST_UID_BASE = 1_000_000;
 export const DEFAULT_HOST_UID_POOL_SIZE = 256;
+/**
+ * Each server process takes its own range of host uids (by pid), so two processes on one host (two
+ * servers, or parallel test files) never share a uid's process budget: one's fork bomb cannot make
+ * the other's bwrap fail with EAGAIN.
+ */
+export const DEFAULT_HOST_UID_BASE = 1_000_000 + (process.pid % 4096) * DEFAULT_HOST_UID_POOL_SIZE;
 
 export class HostIdentityPool {
   private readonly inUse = new Set<number>();
+  /** Round-robin start, so a uid whose last guest is still being reaped is not handed out at once. */
+  private cursor = 0;
 
   constructor(
     private readonly base: number = DEFAULT_HOST_UID_BASE,
@@ -27,9 +34,10 @@ export class HostIdentityPool {
   /** A free identity; throws OVERLOADED when all are taken (more concurrent runs than the pool). */
   acquire(): Owner {
     for (let i = 0; i < this.size; i++) {
-      const uid = this.base + i;
+      const uid = this.base + ((this.cursor + i) % this.size);
       if (!this.inUse.has(uid)) {
         this.inUse.add(uid);
+        this.cursor = (uid - this.base + 1) % this.size;
         return { uid, gid: uid };
       }
     }
