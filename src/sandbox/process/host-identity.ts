@@ -20,8 +20,6 @@ export const DEFAULT_HOST_UID_BASE = 1_000_000 + (process.pid % 4096) * DEFAULT_
 
 export class HostIdentityPool {
   private readonly inUse = new Set<number>();
-  /** Round-robin start, so a uid whose last guest is still being reaped is not handed out at once. */
-  private cursor = 0;
 
   constructor(
     private readonly base: number = DEFAULT_HOST_UID_BASE,
@@ -34,10 +32,9 @@ export class HostIdentityPool {
   /** A free identity; throws OVERLOADED when all are taken (more concurrent runs than the pool). */
   acquire(): Owner {
     for (let i = 0; i < this.size; i++) {
-      const uid = this.base + ((this.cursor + i) % this.size);
+      const uid = this.base + i;
       if (!this.inUse.has(uid)) {
         this.inUse.add(uid);
-        this.cursor = (uid - this.base + 1) % this.size;
         return { uid, gid: uid };
       }
     }
