@@ -8,4 +8,6 @@ import type { WasmRuntime } from "../src/sandbox/wasm/runtime.js";
 export const WASM_RUNTIMES: Readonly<Partial<Record<Language, () => Promise<WasmRuntime>>>> = {
   javascript: async () => (await import("./javascript/wasm.js")).javascriptRuntime,
   ruby: async () => (await import("./ruby/wasm.js")).rubyWasmRuntime,
+  python: async () => (await import("./python/wasm.js")).pythonWasmRuntime,
+  bash: async () => (await import("./bash/wasm.js")).bashWasmRuntime,
 };

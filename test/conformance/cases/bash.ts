@@ -13,7 +13,7 @@ function shellWord(value: string): string {
 export const bash: LanguageCases = {
   hello: 'echo "hello world"\n',
   echoStdin: "cat\n",
-  printArgs: '(IFS=,; printf \'%s\\n\' "$*")\n',
+  printArgs: "(IFS=,; printf '%s\\n' \"$*\")\n",
   printEnv: "printf '%s\\n' \"$GREETING\"\n",
   files: [
     "tr '[:lower:]' '[:upper:]' < input.txt > output.txt",
@@ -28,7 +28,7 @@ export const bash: LanguageCases = {
   // String doubling: just-bash stops at its string limit (memory/16), GNU bash at RLIMIT_AS.
   memoryBomb: 's=x\nwhile true; do s="$s$s"; done\n',
   // 1 KiB lines, so the flood is fast even in an interpreter with a slow loop.
-  outputFlood: "s=x\nfor i in 1 2 3 4 5 6 7 8 9 10; do s=$s$s; done\nwhile true; do echo \"$s\"; done\n",
+  outputFlood: 's=x\nfor i in 1 2 3 4 5 6 7 8 9 10; do s=$s$s; done\nwhile true; do echo "$s"; done\n',
   leakWrite: [
     "export SANDBOX_LEAK=42",
     "cd() { :; }",

@@ -1,0 +1,243 @@
+/**
+ * The guest driver, bundled with just-bash and evaluated inside QuickJS once per instance. It builds
+ * the Bash shell (filesystem layout, commands) at evaluation time, so that work is part of the
+ * memory snapshot; per execution the host restores the snapshot and calls, in order:
+ *   start(requestJson, ...fileContents)  -> sets limits and quota, writes files, starts the script
+ *   state()                               -> "running" until the run settled
+ *   stdout() / stderr()                   -> ArrayBuffers with the output bytes
+ *   summary()                             -> GuestSummary as JSON
+ *   file(i)                               -> ArrayBuffer with the i-th workspace file
+ */
+import { Bash, type CommandName, defineCommand, getCommandNames, type IFileSystem } from "just-bash/browser";
+import {
+  type ExecutionLimits,
+  GUEST_SCRIPT_PATH,
+  GUEST_WORKSPACE,
+  type GuestRequest,
+  type GuestState,
+  type GuestSummary,
+} from "./protocol.js";
+import { createSandboxFs, type SandboxFs } from "./sandbox-fs.js";
+
+/**
+ * Commands that answer "not available in this sandbox" (status 127) instead of running: other
+ * interpreters and the network are denied; the rest do not work in just-bash's browser bundle inside
+ * QuickJS (they need Node modules or a DOM). README.md lists them.
+ */
+const UNAVAILABLE_COMMANDS: readonly string[] = [
+  "python",
+  "python3",
+  "js-exec",
+  "node",
+  "sqlite3",
+  "curl",
+  "wget",
+  "tar",
+  "yq",
+  "xan",
+  "html-to-markdown",
+];
+
+const unavailable = UNAVAILABLE_COMMANDS.map((name) =>
+  defineCommand(name, async () => ({
+    stdout: "",
+    stderr: `bash: ${name}: not available in this sandbox\n`,
+    exitCode: 127,
+  })),
+);
+
+/** Present in every run unless the request overrides them. */
+const DEFAULT_ENV: Readonly<Record<string, string>> = {
+  HOME: GUEST_WORKSPACE,
+  PATH: "/usr/local/bin:/usr/bin:/bin",
+  LANG: "C.UTF-8",
+};
+
+interface Outcome {
+  readonly stdout: Uint8Array;
+  readonly stderr: Uint8Array;
+  readonly summary: GuestSummary;
+  readonly files: readonly Uint8Array[];
+}
+
+/** Bash keeps its resolved limits in a (TypeScript-private) `limits` object read at every exec. */
+interface LimitsHolder {
+  limits: ExecutionLimits;
+}
+
+interface Shell {
+  readonly bash: Bash;
+  readonly sandboxFs: SandboxFs;
+}
+
+const encoder = new TextEncoder();
+
+function createShell(): Shell {
+  const sandboxFs = createSandboxFs();
+  const commands = getCommandNames().filter((name) => !UNAVAILABLE_COMMANDS.includes(name)) as CommandName[];
+  const bash = new Bash({
+    fs: sandboxFs.fs,
+    cwd: GUEST_WORKSPACE,
+    env: { ...DEFAULT_ENV },
+    commands,
+    customCommands: unavailable,
+    executionLimitProfile: "hardened",
+    python: false,
+    javascript: false,
+  });
+  const holder = bash as unknown as LimitsHolder;
+  if (typeof holder.limits !== "object" || holder.limits === null || typeof holder.limits.maxCallDepth !== "number") {
+    throw new Error("bash guest: Bash has no limits object; refusing to run without limits");
+  }
+  sandboxFs.store.mkdirSync(GUEST_WORKSPACE, { recursive: true });
+  return { bash, sandboxFs };
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * `NAME='value' ... bash /workspace/main.sh`: prefix assignments export the request's variables to
+ * the script's shell (just-bash's exec `env` option does not reach a nested bash). Names bash could
+ * not hold are left out.
+ */
+function scriptCommand(env: Readonly<Record<string, string>>): string {
+  const assignments = Object.entries(env)
+    .filter(([name]) => ENV_NAME.test(name))
+    .map(([name, value]) => `${name}=${shellQuote(value)}`);
+  return [...assignments, "bash", GUEST_SCRIPT_PATH].join(" ");
+}
+
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+interface Collected {
+  readonly paths: string[];
+  readonly contents: Uint8Array[];
+}
+
+/** Every regular file under the workspace (symlinks are not followed; the quota bounds the total). */
+async function collectFiles(fs: IFileSystem): Promise<Collected> {
+  const paths: string[] = [];
+  const contents: Uint8Array[] = [];
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    const names = [...(await fs.readdir(dir))].sort();
+    for (const name of names) {
+      const full = `${dir}/${name}`;
+      const rel = prefix === "" ? name : `${prefix}/${name}`;
+      const info = await fs.lstat(full);
+      if (info.isSymbolicLink) continue;
+      if (info.isDirectory) {
+        await walk(full, rel);
+      } else if (info.isFile) {
+        paths.push(rel);
+        contents.push(await fs.readFileBuffer(full));
+      }
+    }
+  };
+  if (await fs.exists(GUEST_WORKSPACE)) await walk(GUEST_WORKSPACE, "");
+  return { paths, contents };
+}
+
+function describe(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: "Error", message: String(error) };
+}
+
+export function createBashGuest() {
+  const shell = createShell();
+  let state: GuestState = "idle";
+  let outcome: Outcome | undefined;
+
+  async function execute(request: GuestRequest, contents: readonly ArrayBuffer[]): Promise<Outcome> {
+    const { bash, sandboxFs } = shell;
+    Object.assign((bash as unknown as LimitsHolder).limits, request.limits);
+    // The inputs are the host's; the quota counts what the script adds on top of them.
+    sandboxFs.setQuota(Number.MAX_SAFE_INTEGER);
+    request.files.forEach((path, i) => {
+      sandboxFs.store.writeFileSync(path, new Uint8Array(contents[i] ?? new ArrayBuffer(0)));
+    });
+    sandboxFs.store.writeFileSync(GUEST_SCRIPT_PATH, request.script);
+    sandboxFs.setQuota(sandboxFs.retainedBytes() + request.writableBytes);
+    let result: Awaited<ReturnType<Bash["exec"]>> | undefined;
+    let failure: { name: string; message: string } | undefined;
+    try {
+      result = await bash.exec(scriptCommand(request.env), {
+        args: [...request.args],
+        stdin: request.stdin,
+        env: { ...DEFAULT_ENV },
+        replaceEnv: true,
+        cwd: GUEST_WORKSPACE,
+        rawScript: true,
+      });
+    } catch (error) {
+      failure = describe(error);
+    }
+    const collected = await collectFiles(sandboxFs.fs);
+    const stdoutKind = result?.stdoutKind ?? (result?.stdoutEncoding === "binary" ? "bytes" : "text");
+    const stdout = result === undefined ? new Uint8Array(0) : stdoutKind === "bytes" ? latin1Bytes(result.stdout) : encoder.encode(result.stdout);
+    const summary: GuestSummary = {
+      exitCode: result?.exitCode ?? 1,
+      files: collected.paths,
+      quotaExceeded: sandboxFs.quotaExceeded(),
+      ...(failure ? { failure } : {}),
+    };
+    return { stdout, stderr: encoder.encode(result?.stderr ?? ""), files: collected.contents, summary };
+  }
+
+  function settled(): Outcome {
+    if (state !== "settled" || outcome === undefined) throw new Error(`bash guest: no settled run (state ${state})`);
+    return outcome;
+  }
+
+  return Object.freeze({
+    start(requestJson: string, ...contents: ArrayBuffer[]): void {
+      if (state !== "idle") throw new Error(`bash guest: start called in state ${state}`);
+      state = "running";
+      const request = JSON.parse(requestJson) as GuestRequest;
+      execute(request, contents).then(
+        (value) => {
+          outcome = value;
+          state = "settled";
+        },
+        (error: unknown) => {
+          const failure = describe(error);
+          outcome = {
+            stdout: new Uint8Array(0),
+            stderr: new Uint8Array(0),
+            files: [],
+            summary: { exitCode: 1, files: [], quotaExceeded: shell.sandboxFs.quotaExceeded(), failure },
+          };
+          state = "settled";
+        },
+      );
+    },
+    state(): GuestState {
+      return state;
+    },
+    stdout(): ArrayBuffer {
+      return toArrayBuffer(settled().stdout);
+    },
+    stderr(): ArrayBuffer {
+      return toArrayBuffer(settled().stderr);
+    },
+    summary(): string {
+      return JSON.stringify(settled().summary);
+    },
+    file(index: number): ArrayBuffer {
+      const bytes = settled().files[index];
+      if (bytes === undefined) throw new RangeError(`bash guest: no file ${index}`);
+      return toArrayBuffer(bytes);
+    },
+  });
+}

@@ -1,0 +1,223 @@
+/**
+ * Bash on WebAssembly: the just-bash interpreter (TypeScript, bundled) running inside QuickJS.
+ *
+ * - `load()` (main thread): reads the bundle built by runtimes/bash/bundle.ts and compiles QuickJS.
+ * - `createRunner()` (worker): builds one QuickJS instance, evaluates shims + bundle once and
+ *   snapshots its memory (bash-instance.ts).
+ * - `run()`: restores the snapshot, reseeds the PRNG, runs the script as `bash /workspace/main.sh
+ *   ARGS...` with the request's files, env and stdin, then writes the output through the host's
+ *   capped sinks and returns every workspace file. The instance is recycled when its memory grew
+ *   past a threshold or past the next request's memory limit, and rebuilt after a trap.
+ */
+import { randomFillSync } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ExecutionOutcome, ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
+import { WORKSPACE } from "../../src/sandbox/types.js";
+import type {
+  OutputSink,
+  RunContext,
+  Runner,
+  RunOutcome,
+  RuntimeAssets,
+  WasmRuntime,
+} from "../../src/sandbox/wasm/runtime.js";
+import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
+import { BashInstance, type BashSources, type JobEnd } from "./bash-instance.js";
+import { BUNDLE_FILE, SHIMS_FILE } from "./build-files.js";
+import { guestLimits } from "./execution-limits.js";
+import type { GuestRequest } from "./guest/protocol.js";
+import { classifyFailure, classifySettled } from "./outcome.js";
+import { compileQuickJS } from "./quickjs-module.js";
+
+const MiB = 1024 * 1024;
+const JUST_BASH_VERSION = "3.4.2";
+const HERE = dirname(fileURLToPath(import.meta.url));
+/**
+ * Where bundle.ts writes its output: beside this file when run from source (tsx), or in the source
+ * tree's runtimes/bash/build when this file runs compiled from dist/runtimes/bash.
+ */
+const DEFAULT_BUILD_DIRS = [join(HERE, "build"), join(HERE, "..", "..", "..", "runtimes", "bash", "build")];
+
+export interface BashWasmOptions {
+  /** Where bundle.ts wrote just-bash.js and shims.js (default: see DEFAULT_BUILD_DIRS). */
+  readonly buildDir?: string;
+  /** Discard an instance whose linear memory grew past this many bytes (default 128 MiB). */
+  readonly recycleAboveBytes?: number;
+}
+
+export function createBashWasmRuntime(options: BashWasmOptions = {}): WasmRuntime {
+  const buildDirs = options.buildDir === undefined ? DEFAULT_BUILD_DIRS : [options.buildDir];
+  return {
+    language: "bash",
+    info: { name: "just-bash", version: JUST_BASH_VERSION },
+    async load() {
+      const [bundle, shims] = await Promise.all([readBuilt(buildDirs, BUNDLE_FILE), readBuilt(buildDirs, SHIMS_FILE)]);
+      return { module: await compileQuickJS(), bundle, shims };
+    },
+    async createRunner(assets: RuntimeAssets) {
+      const { module, bundle, shims } = assets;
+      if (!(module instanceof WebAssembly.Module) || typeof bundle !== "string" || typeof shims !== "string") {
+        throw new Error("bash runtime: assets are incomplete (module, bundle, shims)");
+      }
+      const runner = new BashRunner(module, { bundle, shims }, options.recycleAboveBytes ?? 128 * MiB);
+      await runner.ready();
+      return runner;
+    },
+  };
+}
+
+export const bashWasmRuntime: WasmRuntime = createBashWasmRuntime();
+
+async function readBuilt(dirs: readonly string[], name: string): Promise<string> {
+  for (const dir of dirs) {
+    try {
+      return await readFile(join(dir, name), "utf8");
+    } catch {
+      // Try the next location.
+    }
+  }
+  throw new Error(
+    `bash runtime is not built: no ${name} in ${dirs.join(" or ")}; run \`npx tsx runtimes/bash/bundle.ts\``,
+  );
+}
+
+export interface BashRunnerStats {
+  /** Instances built so far (the first one, then one per recycle or discard). */
+  readonly instancesCreated: number;
+  /** Linear memory of the current instance. */
+  readonly memoryBytes: number;
+  readonly snapshotBytes: number;
+  /** Time to evaluate shims + bundle in the current instance. */
+  readonly evaluateMs: number;
+  /** Time the last snapshot restore took. */
+  readonly lastRestoreMs: number;
+}
+
+export class BashRunner implements Runner {
+  private instance: Promise<BashInstance>;
+  private created = 1;
+
+  constructor(
+    private readonly wasmModule: WebAssembly.Module,
+    private readonly sources: BashSources,
+    private readonly recycleAboveBytes: number,
+  ) {
+    this.instance = BashInstance.create(wasmModule, sources);
+  }
+
+  /** Resolves once the first instance is built (or rejects if it cannot be). */
+  async ready(): Promise<BashInstance> {
+    return this.instance;
+  }
+
+  async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
+    const { limits } = context;
+    let instance = await this.instance;
+    const baseline = instance.timings.snapshotBytes;
+    if (limits.memoryLimitBytes < baseline) {
+      return failure(
+        "MEMORY_LIMIT",
+        `The memory limit (${limits.memoryLimitBytes} bytes) is below the bash runtime's baseline of ${baseline} bytes.`,
+      );
+    }
+    // Memory never shrinks: an instance grown past this request's limit would let it use more.
+    if (!instance.usable || instance.memoryBytes > limits.memoryLimitBytes) instance = await this.replace(instance);
+    const { limits: executionLimits, writableBytes } = guestLimits(limits);
+    const guestRequest: GuestRequest = {
+      script: request.code,
+      stdin: request.stdin,
+      args: request.args,
+      env: request.env,
+      files: request.files.map((f) => `${WORKSPACE}/${f.path}`),
+      limits: executionLimits,
+      writableBytes,
+    };
+    const seed = randomFillSync(new Uint32Array(4));
+    let end: JobEnd;
+    try {
+      end = await instance.run(
+        {
+          requestJson: JSON.stringify(guestRequest),
+          contents: request.files.map((f) => f.content),
+          seed,
+          memoryLimitBytes: limits.memoryLimitBytes,
+        },
+        { deadline: context.deadline, shouldStop: () => Date.now() >= context.deadline || context.cancelled() },
+      );
+    } finally {
+      if (!instance.usable || instance.memoryBytes > this.recycleAboveBytes)
+        void this.replace(instance).catch(() => undefined);
+    }
+    return this.toOutcome(end, context);
+  }
+
+  async stats(): Promise<BashRunnerStats> {
+    const instance = await this.instance;
+    return {
+      instancesCreated: this.created,
+      memoryBytes: instance.memoryBytes,
+      snapshotBytes: instance.timings.snapshotBytes,
+      evaluateMs: instance.timings.evaluateMs,
+      lastRestoreMs: instance.lastRestoreMs,
+    };
+  }
+
+  private replace(old: BashInstance): Promise<BashInstance> {
+    old.discard();
+    this.created++;
+    this.instance = BashInstance.create(this.wasmModule, this.sources);
+    return this.instance;
+  }
+
+  private toOutcome(end: JobEnd, context: RunContext): RunOutcome {
+    switch (end.kind) {
+      case "interrupted":
+        return Date.now() >= context.deadline
+          ? failure("TIMEOUT", `The script did not finish within ${context.limits.timeoutMs} ms.`)
+          : failure("TIMEOUT", "The execution was cancelled.");
+      case "out-of-memory":
+        return failure("MEMORY_LIMIT", `The script exceeded its memory limit (${end.message}).`);
+      case "stalled":
+        return failure("SANDBOX_FAULT", "just-bash stopped making progress with nothing left to wait for.");
+      case "settled":
+        break;
+    }
+    const files: WorkspaceFile[] = end.summary.files.map((path, i) => ({
+      path,
+      content: end.files[i] ?? new Uint8Array(0),
+    }));
+    // Both streams get their bytes up to the cap, even when the first one overflows.
+    const stdoutLimit = writeAll(context.stdout, end.stdout);
+    const stderrLimit = writeAll(context.stderr, end.stderr);
+    const outputLimit = stdoutLimit ?? stderrLimit;
+    if (outputLimit) return { exitCode: null, files, error: outputLimit };
+    if (end.summary.failure) {
+      return { exitCode: null, files, error: classifyFailure(end.summary.failure.name, end.summary.failure.message) };
+    }
+    if (end.summary.quotaExceeded) {
+      const message = `The script tried to write more than its filesystem quota (${context.limits.maxFilesystemBytes} bytes).`;
+      return { exitCode: end.summary.exitCode, files, error: { code: "FILESYSTEM_LIMIT", message } };
+    }
+    const error = classifySettled(end.summary.exitCode, new TextDecoder().decode(end.stderr), end.memoryCapReached);
+    return error ? { exitCode: end.summary.exitCode, files, error } : { exitCode: end.summary.exitCode, files };
+  }
+}
+
+/** Write to a capped sink; returns OUTPUT_LIMIT when the sink refused the bytes. */
+function writeAll(sink: OutputSink, bytes: Uint8Array): ExecutionOutcome | undefined {
+  if (bytes.byteLength === 0) return undefined;
+  try {
+    sink.write(bytes);
+    return undefined;
+  } catch (error) {
+    if (isGuestLimitError(error) && error.code === "OUTPUT_LIMIT")
+      return { code: "OUTPUT_LIMIT", message: error.message };
+    throw error;
+  }
+}
+
+function failure(code: ExecutionOutcome["code"], message: string): RunOutcome {
+  return { exitCode: null, files: [], error: { code, message } };
+}
