@@ -4,8 +4,8 @@
  * outcome. Limit hits reported by the bridge stop the guest at the next interrupt check.
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
-import type { RunContext, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { type ExecutionRequest, SCRIPT_FILES, WORKSPACE } from "../../src/sandbox/types.js";
+import type { RunContext, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { GuestLimitError, isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import type { BridgeState, HostBridge } from "./host-bridge.js";
 import type { PreparedInstance } from "./instance.js";

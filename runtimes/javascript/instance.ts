@@ -6,11 +6,11 @@
  */
 import { RELEASE_SYNC as variant } from "quickjs-emscripten";
 import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSRuntime,
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
 } from "quickjs-emscripten-core";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { type HostBridge, installHostBridge } from "./host-bridge.js";

@@ -2,8 +2,9 @@
  * The JavaScript guest's filesystem: an in-memory tree with two writable roots, /workspace and /tmp,
  * and nothing of the host. Sizes count against a quota; going over it is a limit hit, not a guest error.
  */
-import { GuestLimitError } from "../../wasm/host/guest-limit.js";
+
 import type { WorkspaceFile } from "../../src/sandbox/types.js";
+import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 
 const ROOTS = ["/workspace", "/tmp"] as const;
 

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest } from "../../src/sandbox/types.js";
-import type { RunContext, RunOutcome, Runner, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
+import type { RunContext, Runner, RunOutcome, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
 import { Execution } from "./execution.js";
 import { InstancePool, QUICKJS_VERSION } from "./instance.js";
 

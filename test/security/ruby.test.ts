@@ -16,7 +16,8 @@ afterAll(async () => {
 });
 
 const limits = { ...DEFAULT_LIMITS, timeoutMs: 3_000, memoryLimitBytes: 160 * 1024 * 1024 };
-const run = (code: string) => sandbox.execute({ language: "ruby", code, stdin: "", args: [], env: { ONLY: "this" }, files: [] }, { limits });
+const run = (code: string) =>
+  sandbox.execute({ language: "ruby", code, stdin: "", args: [], env: { ONLY: "this" }, files: [] }, { limits });
 
 describe("ruby on wasm: escape attempts", () => {
   for (const fixture of loadFixtures("ruby", canaries)) {
@@ -34,7 +35,9 @@ describe("ruby on wasm: escape attempts", () => {
   });
 
   it("shows only the virtual tree and the variables passed", async () => {
-    const result = await run('puts Dir.entries("/").sort.reject { |e| e.start_with?(".") }.join(","); puts ENV.to_h.inspect');
+    const result = await run(
+      'puts Dir.entries("/").sort.reject { |e| e.start_with?(".") }.join(","); puts ENV.to_h.inspect',
+    );
     expect(result.stdout).toBe('tmp,workspace\n{"ONLY" => "this"}\n');
   });
 

@@ -5,7 +5,7 @@
 import { DEFAULT_LIMITS, type Limits } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest, Language } from "../../src/sandbox/types.js";
 import type { Runner, RunOutcome, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
-import { SharedOutputSink, allocateSharedOutput, readSharedOutput } from "../../src/sandbox/wasm/shared-output.js";
+import { allocateSharedOutput, readSharedOutput, SharedOutputSink } from "../../src/sandbox/wasm/shared-output.js";
 
 export interface InProcessResult extends RunOutcome {
   readonly stdout: string;

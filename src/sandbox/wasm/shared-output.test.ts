@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GuestLimitError } from "../../../wasm/host/guest-limit.js";
-import { SharedOutputSink, allocateSharedOutput, readSharedOutput } from "./shared-output.js";
+import { allocateSharedOutput, readSharedOutput, SharedOutputSink } from "./shared-output.js";
 
 describe("SharedOutputSink", () => {
   it("keeps what was written below the cap", () => {

@@ -11,7 +11,7 @@ import type { Limits } from "../limits.js";
 import type { ExecutionRequest, Language } from "../types.js";
 import { CANCEL_REQUESTED, type ReadyMessage, type RunMessage, type WorkerToMain } from "./protocol.js";
 import type { RunOutcome, RuntimeAssets } from "./runtime.js";
-import { type CapturedOutput, allocateSharedOutput, readSharedOutput } from "./shared-output.js";
+import { allocateSharedOutput, type CapturedOutput, readSharedOutput } from "./shared-output.js";
 
 export interface WorkerPoolOptions {
   readonly size: number;
