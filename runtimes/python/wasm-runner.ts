@@ -1,0 +1,119 @@
+/**
+ * One Python execution: fresh Memory (capped), fresh Instance, snapshot restore, pyreactor_run.
+ *
+ * Outcomes:
+ * - pyreactor_run returns n (0..255) -> exitCode n, NON_ZERO_EXIT when n != 0 (an uncaught exception
+ *   is 1 with its traceback on stderr, `sys.exit(n)` is n);
+ * - an uncaught MemoryError after an allocation failed (the cap) -> exitCode 1, MEMORY_LIMIT (a
+ *   MemoryError without a failed allocation, like the parser's nesting limit, is NON_ZERO_EXIT);
+ * - proc_exit(n) (`os._exit(n)`) -> exitCode n;
+ * - a snapshot that does not fit the cap, or a trap while memory is at the cap -> MEMORY_LIMIT;
+ * - GuestLimitError from a host import (output, filesystem, deadline) -> its code, exitCode null;
+ * - any other trap (stack exhaustion, abort from a fatal interpreter error) -> SANDBOX_FAULT;
+ * - pyreactor_run < 0 (the request could not be applied) is a host fault and is thrown.
+ */
+import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import {
+  type ExecutionOutcome,
+  type ExecutionRequest,
+  SCRIPT_FILES,
+  WORKSPACE,
+  type WorkspaceFile,
+} from "../../src/sandbox/types.js";
+import type { RunContext, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
+import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
+import { restoreSnapshot } from "../../wasm/host/memory-snapshot.js";
+import { isWasiExit } from "../../wasm/host/wasi-host.js";
+import { encodeRunRequest, MEMORY_ERROR_FLAG } from "./guest.js";
+import { createPythonInstance } from "./instance.js";
+import type { PythonAssets } from "./wasm.js";
+
+/** A trap with less than this much room left under the cap counts as memory exhaustion. */
+const NEAR_CAP_BYTES = 8 * 1024 * 1024;
+
+export const SCRIPT_PATH = `${WORKSPACE}/${SCRIPT_FILES.python}`;
+
+function exited(exitCode: number, files: WorkspaceFile[]): RunOutcome {
+  if (exitCode === 0) return { exitCode, files };
+  return { exitCode, files, error: { code: "NON_ZERO_EXIT", message: `The code exited with status ${exitCode}.` } };
+}
+
+function memoryLimit(limitBytes: number, detail: string): ExecutionOutcome {
+  return {
+    code: "MEMORY_LIMIT",
+    message: `The execution exceeded its memory limit of ${limitBytes} bytes (${detail}).`,
+  };
+}
+
+/** V8 reports exhaustion of the native stack by deeply recursive wasm as a RangeError. */
+function isStackOverflow(e: unknown): e is RangeError {
+  return e instanceof RangeError && /call stack/i.test(e.message);
+}
+
+export function createPythonRunner(assets: PythonAssets): Runner {
+  return {
+    async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
+      const limitBytes = context.limits.memoryLimitBytes;
+      const maxPages = Math.floor(limitBytes / WASM_PAGE_BYTES);
+      const script: WorkspaceFile = { path: SCRIPT_FILES.python, content: new TextEncoder().encode(request.code) };
+      const files = [...request.files.filter((f) => f.path !== script.path), script];
+      const initial = Math.max(assets.minimumPages, assets.snapshot.pages);
+      if (initial > maxPages) {
+        return {
+          exitCode: null,
+          files,
+          error: memoryLimit(limitBytes, `the Python interpreter alone needs ${initial * WASM_PAGE_BYTES} bytes`),
+        };
+      }
+      const memory = new WebAssembly.Memory({ initial, maximum: maxPages });
+      const { guest, instance, fs } = await createPythonInstance(assets, {
+        files,
+        stdin: request.stdin,
+        maxFilesystemBytes: context.limits.maxFilesystemBytes,
+        memory,
+        context,
+      });
+      restoreSnapshot(assets.snapshot, memory, instance);
+      const nearCap = (): boolean => memory.buffer.byteLength + NEAR_CAP_BYTES >= maxPages * WASM_PAGE_BYTES;
+
+      try {
+        const status = guest.run(
+          encodeRunRequest({ cwd: WORKSPACE, argv: [SCRIPT_PATH, ...request.args], env: request.env }),
+        );
+        if (status < 0) throw new Error(`pyreactor_run could not start the script (status ${status})`);
+        if (status & MEMORY_ERROR_FLAG) {
+          return { exitCode: status & 0xff, files: fs.listWorkspace(), error: memoryLimit(limitBytes, "MemoryError") };
+        }
+        return exited(status & 0xff, fs.listWorkspace());
+      } catch (e) {
+        if (isWasiExit(e)) {
+          const exitCode = e.code & 0xff;
+          if (exitCode !== 0 && nearCap()) {
+            return {
+              exitCode: null,
+              files: fs.listWorkspace(),
+              error: memoryLimit(limitBytes, "fatal allocation failure"),
+            };
+          }
+          return exited(exitCode, fs.listWorkspace());
+        }
+        if (isGuestLimitError(e)) {
+          return { exitCode: null, files: fs.listWorkspace(), error: { code: e.code, message: e.message } };
+        }
+        if (e instanceof WebAssembly.RuntimeError || isStackOverflow(e)) {
+          if (nearCap())
+            return { exitCode: null, files: fs.listWorkspace(), error: memoryLimit(limitBytes, e.message) };
+          return {
+            exitCode: null,
+            files: fs.listWorkspace(),
+            error: {
+              code: "SANDBOX_FAULT",
+              message: `The Python interpreter trapped (${e.message}); the instance was discarded.`,
+            },
+          };
+        }
+        throw e;
+      }
+    },
+  };
+}
