@@ -18,6 +18,7 @@ import type {
 } from "../types.js";
 import { SCRIPT_FILES } from "../types.js";
 import { changedFiles } from "../workspace.js";
+import { loadRuntime } from "./load-runtime.js";
 import type { RuntimeAssets } from "./runtime.js";
 import { type PoolRun, WorkerPool } from "./worker-pool.js";
 
@@ -50,20 +51,17 @@ export class WasmSandbox implements Sandbox {
     const assets: Partial<Record<Language, RuntimeAssets>> = {};
     const infos = new Map<Language, RuntimeInfo>();
     const unavailable: UnavailableLanguage[] = [];
-    for (const language of wanted) {
-      const load = WASM_RUNTIMES[language];
-      if (!load) {
-        unavailable.push({ language, reason: "no WebAssembly runtime for this language yet" });
-        continue;
-      }
-      try {
-        const runtime = await load();
-        assets[language] = await runtime.load();
-        infos.set(language, runtime.info);
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        options.logger.warn({ language, reason }, "wasm runtime unavailable");
-        unavailable.push({ language, reason });
+    // Each runtime loads in its own worker: in parallel, and never blocking the main thread.
+    const replies = await Promise.all(
+      wanted.map(async (language) => ({ language, reply: await loadRuntime(language) })),
+    );
+    for (const { language, reply } of replies) {
+      if (reply.ok) {
+        assets[language] = reply.assets;
+        infos.set(language, reply.info);
+      } else {
+        options.logger.warn({ language, reason: reply.reason }, "wasm runtime unavailable");
+        unavailable.push({ language, reason: reply.reason });
       }
     }
     const pool = await WorkerPool.start({

@@ -4,7 +4,7 @@
  * worker and answers TIMEOUT with the output produced so far. A terminated or faulted worker is
  * replaced in the background, off the request path.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { ServiceError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Limits } from "../limits.js";
@@ -12,6 +12,7 @@ import type { ExecutionRequest, Language } from "../types.js";
 import { CANCEL_REQUESTED, type ReadyMessage, type RunMessage, type WorkerToMain } from "./protocol.js";
 import type { RunOutcome, RuntimeAssets } from "./runtime.js";
 import { allocateSharedOutput, type CapturedOutput, readSharedOutput } from "./shared-output.js";
+import { spawnWorker } from "./spawn-worker.js";
 
 export interface WorkerPoolOptions {
   readonly size: number;
@@ -105,7 +106,7 @@ export class WorkerPool {
   }
 
   private spawn(): Promise<ReadyMessage["runners"]> {
-    const worker = createWorker(this.options.maxWorkerHeapMb);
+    const worker = spawnWorker("worker", { resourceLimits: { maxOldGenerationSizeMb: this.options.maxWorkerHeapMb } });
     const slot: Slot = { worker, ready: false };
     this.slots.add(slot);
     return new Promise((resolve, reject) => {
@@ -246,19 +247,4 @@ export class WorkerPool {
       });
     }
   }
-}
-
-/**
- * Workers run the compiled JavaScript in production. Under a TypeScript loader (tests, `tsx`), the
- * worker is bootstrapped through tsx so it can load the same sources.
- */
-function createWorker(maxWorkerHeapMb: number): Worker {
-  const resourceLimits = { maxOldGenerationSizeMb: maxWorkerHeapMb };
-  if (import.meta.url.endsWith(".js")) {
-    return new Worker(new URL("./worker.js", import.meta.url), { resourceLimits });
-  }
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./worker.ts", import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, resourceLimits });
 }
