@@ -1,12 +1,23 @@
 /**
- * One QuickJS instance with the shims and the just-bash bundle evaluated once, snapshotted, and
- * restored before every execution, so each execution starts from the same pristine state:
- * no variable, function, file or PRNG state survives from one execution into the next.
+ * One QuickJS instance with the shims and the just-bash bundle evaluated, snapshotted, and restored
+ * right after every execution (off the reply path; before the next one at the latest), so each
+ * execution starts from the same pristine state: no variable, function, file or PRNG state
+ * survives from one execution into the next. The PRNG is reseeded at the start of each run.
+ *
+ * Two ways to build one:
+ * - `create`: a new QuickJS instance evaluates shims + bundle (~1.2 s), once per worker;
+ * - `clone`: a new QuickJS instance on a new memory, brought to another instance's snapshot by
+ *   copying it in (~25 ms). quickjs-emscripten's JS side is rebuilt by replaying the calls that
+ *   precede the bundle evaluation (runtime, stack size, context); they are deterministic, so the
+ *   runtime and context land at the same addresses as in the snapshot (checked; a mismatch fails).
+ *   The clone then binds its own guest handles and takes its own snapshot.
  *
  * An instance whose call trapped or overflowed the host stack is marked `broken`: its shadow stack
- * and engine state are unknown, so it is discarded instead of restored.
+ * and engine state are unknown, so it is discarded instead of restored; an instance whose memory
+ * grew is discarded too (memory never shrinks). The runner replaces either with a clone.
  */
 import type { QuickJSContext, QuickJSRuntime } from "quickjs-emscripten";
+import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { GuestSummary } from "./guest/protocol.js";
 import { GuestApi, GuestException } from "./guest-api.js";
 import { MemorySnapshot } from "./memory-snapshot.js";
@@ -22,8 +33,17 @@ export interface BashSources {
 }
 
 export interface InstanceTimings {
+  /** Time to evaluate shims + bundle (create) or to copy the snapshot in and rebind (clone). */
   readonly evaluateMs: number;
   readonly snapshotBytes: number;
+  readonly cloned: boolean;
+}
+
+/** A snapshot clones start from, with the engine addresses it was taken at. */
+export interface BashSeed {
+  readonly bytes: Uint8Array;
+  readonly rt: unknown;
+  readonly ctx: unknown;
 }
 
 export interface GuestJob {
@@ -49,11 +69,16 @@ export type JobEnd =
 
 export class BashInstance {
   private broken = false;
+  /** True from the start of a run until the snapshot is restored. */
+  private dirty = false;
+  /** True while a run is in progress (a restore then waits for the run after it). */
+  private running = false;
   private restoreMs = 0;
 
   private constructor(
     private readonly quickjs: QuickJSInstance,
     private readonly runtime: QuickJSRuntime,
+    private readonly context: QuickJSContext,
     private readonly api: GuestApi,
     private readonly snapshot: MemorySnapshot,
     readonly timings: InstanceTimings,
@@ -62,13 +87,34 @@ export class BashInstance {
 
   static async create(wasmModule: WebAssembly.Module, sources: BashSources): Promise<BashInstance> {
     const quickjs = await instantiateQuickJS(wasmModule);
-    const runtime = quickjs.module.newRuntime();
-    runtime.setMaxStackSize(MAX_STACK_BYTES);
-    const context = runtime.newContext();
+    const { runtime, context } = newEngine(quickjs);
     const started = performance.now();
     // Our own trusted code, evaluated before the interrupt handler exists (it would only cost time).
     evaluate(context, sources.shims, "shims.js");
     evaluate(context, sources.bundle, "just-bash.js");
+    return BashInstance.finish(quickjs, runtime, context, started, false);
+  }
+
+  /** A new instance on a new memory, in the state of `seed` (see the module comment). */
+  static async clone(wasmModule: WebAssembly.Module, seed: BashSeed): Promise<BashInstance> {
+    const { bytes } = seed;
+    const quickjs = await instantiateQuickJS(wasmModule, bytes.byteLength / WASM_PAGE_BYTES);
+    const { runtime, context } = newEngine(quickjs);
+    if (quickjs.memory.buffer.byteLength !== bytes.byteLength || !sameEngineAddresses(seed, runtime, context)) {
+      throw new Error("bash runtime: a clone's engine does not match its snapshot");
+    }
+    const started = performance.now();
+    new Uint8Array(quickjs.memory.buffer).set(bytes);
+    return BashInstance.finish(quickjs, runtime, context, started, true);
+  }
+
+  private static finish(
+    quickjs: QuickJSInstance,
+    runtime: QuickJSRuntime,
+    context: QuickJSContext,
+    started: number,
+    cloned: boolean,
+  ): BashInstance {
     const api = GuestApi.bind(context);
     const evaluateMs = performance.now() - started;
     const control = { stop: () => false, interrupted: false };
@@ -82,9 +128,10 @@ export class BashInstance {
     return new BashInstance(
       quickjs,
       runtime,
+      context,
       api,
       snapshot,
-      { evaluateMs, snapshotBytes: snapshot.byteLength },
+      { evaluateMs, snapshotBytes: snapshot.byteLength, cloned },
       control,
     );
   }
@@ -103,12 +150,37 @@ export class BashInstance {
     return !this.broken;
   }
 
-  /** Restore the pristine state, run one job, and collect its results. */
+  /** True when the memory is larger than the snapshot: such an instance is replaced, not restored. */
+  get grown(): boolean {
+    return this.memoryBytes > this.snapshot.byteLength;
+  }
+
+  /** Whether the instance is in its snapshot state, ready for a run without a restore. */
+  get pristine(): boolean {
+    return !this.dirty && !this.broken;
+  }
+
+  /**
+   * Bring the instance back to its snapshot state (after a run, off the reply path). A no-op while
+   * a run is in progress: that run started from a restored state, and its end is followed by
+   * another restore.
+   */
+  restore(): void {
+    if (this.broken) throw new Error("bash runtime: a broken instance cannot be restored");
+    if (!this.dirty || this.running) return;
+    const started = performance.now();
+    this.snapshot.restore();
+    this.restoreMs = performance.now() - started;
+    this.dirty = false;
+  }
+
+  /** Run one job from the snapshot state (restoring first if the last run was not restored yet). */
   async run(job: GuestJob, pump: PumpControl): Promise<JobEnd> {
     if (this.broken) throw new Error("bash runtime: instance is broken");
-    const restoreStarted = performance.now();
-    this.snapshot.restore();
-    this.restoreMs = performance.now() - restoreStarted;
+    if (this.running) throw new Error("bash runtime: instance is already running");
+    this.restore();
+    this.dirty = true;
+    this.running = true;
     this.control.interrupted = false;
     this.control.stop = () => false;
     const { cap } = this.quickjs;
@@ -135,7 +207,21 @@ export class BashInstance {
     } finally {
       cap.lift();
       this.control.stop = () => false;
+      this.running = false;
     }
+  }
+
+  /**
+   * What clones of this instance start from: its snapshot (shared, not copied) and its engine's
+   * addresses. Clones are always made from the first instance's seed, so they never accumulate
+   * the guest handles each generation binds.
+   */
+  seed(): BashSeed {
+    return {
+      bytes: this.snapshot.captured,
+      rt: (this.runtime as unknown as EngineAddresses).rt?.value,
+      ctx: (this.context as unknown as EngineAddresses).ctx?.value,
+    };
   }
 
   /**
@@ -185,4 +271,23 @@ function evaluate(context: QuickJSContext, source: string, filename: string): vo
     throw new Error(`bash runtime: evaluating ${filename} failed: ${JSON.stringify(detail)}`);
   }
   result.value.dispose();
+}
+
+/** The calls every instance makes before evaluating anything: a clone must replay exactly these. */
+function newEngine(quickjs: QuickJSInstance): { runtime: QuickJSRuntime; context: QuickJSContext } {
+  const runtime = quickjs.module.newRuntime();
+  runtime.setMaxStackSize(MAX_STACK_BYTES);
+  return { runtime, context: runtime.newContext() };
+}
+
+/**
+ * The engine's C addresses. quickjs-emscripten keeps them in protected fields; they are only read,
+ * to check that a clone's engine sits where the snapshot's does.
+ */
+type EngineAddresses = { rt?: { value?: unknown }; ctx?: { value?: unknown } };
+
+function sameEngineAddresses(seed: BashSeed, runtime: QuickJSRuntime, context: QuickJSContext): boolean {
+  const rt = (runtime as unknown as EngineAddresses).rt?.value;
+  const ctx = (context as unknown as EngineAddresses).ctx?.value;
+  return typeof rt === "number" && typeof ctx === "number" && rt === seed.rt && ctx === seed.ctx;
 }

@@ -7,6 +7,7 @@
  * is back at its base whenever control is in the host between calls, provided no call trapped;
  * after a trap the instance is discarded instead of restored (see bash-instance.ts).
  * Memory never shrinks, so restore copies the snapshot back and zeroes everything above it.
+ * `bytes` also seeds a brand-new instance (bash-instance.ts `BashInstance.clone`).
  */
 export class MemorySnapshot {
   private readonly bytes: Uint8Array;
@@ -17,6 +18,11 @@ export class MemorySnapshot {
 
   get byteLength(): number {
     return this.bytes.byteLength;
+  }
+
+  /** The captured memory, read-only by convention (shared with clones as their starting point). */
+  get captured(): Uint8Array {
+    return this.bytes;
   }
 
   restore(): void {

@@ -79,8 +79,12 @@ export async function compileQuickJS(): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await readFile(path));
 }
 
-export async function instantiateQuickJS(wasmModule: WebAssembly.Module): Promise<QuickJSInstance> {
-  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES });
+/** `initialPages`: start the memory this large (a clone sized for its snapshot); default 16 MiB. */
+export async function instantiateQuickJS(
+  wasmModule: WebAssembly.Module,
+  initialPages: number = INITIAL_PAGES,
+): Promise<QuickJSInstance> {
+  const memory = new WebAssembly.Memory({ initial: Math.max(INITIAL_PAGES, initialPages), maximum: MAXIMUM_PAGES });
   const cap = new MemoryCap(memory);
   let last: string | undefined;
   // Emscripten prints aborts to the console by default; library code keeps them as data instead.

@@ -4,10 +4,12 @@
  * - `load()` (main thread): reads the bundle built by runtimes/bash/bundle.ts and compiles QuickJS.
  * - `createRunner()` (worker): builds one QuickJS instance, evaluates shims + bundle once and
  *   snapshots its memory (bash-instance.ts).
- * - `run()`: restores the snapshot, reseeds the PRNG, runs the script as `bash /workspace/main.sh
- *   ARGS...` with the request's files, env and stdin, then writes the output through the host's
- *   capped sinks and returns every workspace file. The instance is recycled when its memory grew
- *   past a threshold or past the next request's memory limit, and rebuilt after a trap.
+ * - `run()`: reseeds the PRNG, runs the script as `bash /workspace/main.sh ARGS...` with the
+ *   request's files, env and stdin, then writes the output through the host's capped sinks and
+ *   returns every workspace file. Right after the reply (setImmediate), the instance is restored
+ *   to its snapshot, so the next request does not pay for it; an instance whose memory grew or
+ *   whose run trapped is replaced instead, by a clone of the first instance's snapshot on a new
+ *   memory (~25 ms, bash-instance.ts), also off the reply path.
  */
 import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -24,14 +26,13 @@ import type {
   WasmRuntime,
 } from "../../src/sandbox/wasm/runtime.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
-import { BashInstance, type BashSources, type JobEnd } from "./bash-instance.js";
+import { BashInstance, type BashSeed, type BashSources, type JobEnd } from "./bash-instance.js";
 import { BUNDLE_FILE, SHIMS_FILE } from "./build-files.js";
 import { guestLimits } from "./execution-limits.js";
 import type { GuestRequest } from "./guest/protocol.js";
 import { classifyFailure, classifySettled } from "./outcome.js";
 import { compileQuickJS } from "./quickjs-module.js";
 
-const MiB = 1024 * 1024;
 const JUST_BASH_VERSION = "3.4.2";
 const HERE = dirname(fileURLToPath(import.meta.url));
 /**
@@ -43,8 +44,6 @@ const DEFAULT_BUILD_DIRS = [join(HERE, "build"), join(HERE, "..", "..", "..", "r
 export interface BashWasmOptions {
   /** Where bundle.ts wrote just-bash.js and shims.js (default: see DEFAULT_BUILD_DIRS). */
   readonly buildDir?: string;
-  /** Discard an instance whose linear memory grew past this many bytes (default 128 MiB). */
-  readonly recycleAboveBytes?: number;
 }
 
 export function createBashWasmRuntime(options: BashWasmOptions = {}): WasmRuntime {
@@ -61,7 +60,7 @@ export function createBashWasmRuntime(options: BashWasmOptions = {}): WasmRuntim
       if (!(module instanceof WebAssembly.Module) || typeof bundle !== "string" || typeof shims !== "string") {
         throw new Error("bash runtime: assets are incomplete (module, bundle, shims)");
       }
-      const runner = new BashRunner(module, { bundle, shims }, options.recycleAboveBytes ?? 128 * MiB);
+      const runner = new BashRunner(module, { bundle, shims });
       await runner.ready();
       return runner;
     },
@@ -84,8 +83,10 @@ async function readBuilt(dirs: readonly string[], name: string): Promise<string>
 }
 
 export interface BashRunnerStats {
-  /** Instances built so far (the first one, then one per recycle or discard). */
+  /** Instances built so far (the first one, then one clone per replacement). */
   readonly instancesCreated: number;
+  /** Whether the current instance is a clone (false: the first, evaluated instance). */
+  readonly cloned: boolean;
   /** Linear memory of the current instance. */
   readonly memoryBytes: number;
   readonly snapshotBytes: number;
@@ -97,14 +98,16 @@ export interface BashRunnerStats {
 
 export class BashRunner implements Runner {
   private instance: Promise<BashInstance>;
+  private seed: Promise<BashSeed>;
   private created = 1;
 
   constructor(
     private readonly wasmModule: WebAssembly.Module,
     private readonly sources: BashSources,
-    private readonly recycleAboveBytes: number,
   ) {
     this.instance = BashInstance.create(wasmModule, sources);
+    this.seed = this.instance.then((first) => first.seed());
+    this.seed.catch(() => undefined);
   }
 
   /** Resolves once the first instance is built (or rejects if it cannot be). */
@@ -122,8 +125,8 @@ export class BashRunner implements Runner {
         `The memory limit (${limits.memoryLimitBytes} bytes) is below the bash runtime's baseline of ${baseline} bytes.`,
       );
     }
-    // Memory never shrinks: an instance grown past this request's limit would let it use more.
-    if (!instance.usable || instance.memoryBytes > limits.memoryLimitBytes) instance = await this.replace(instance);
+    // Normally done right after the previous run; here only if that has not happened yet.
+    if (!instance.usable || instance.grown) instance = await this.replace(instance);
     const { limits: executionLimits, writableBytes } = guestLimits(limits);
     const guestRequest: GuestRequest = {
       script: request.code,
@@ -147,8 +150,7 @@ export class BashRunner implements Runner {
         { deadline: context.deadline, shouldStop: () => Date.now() >= context.deadline || context.cancelled() },
       );
     } finally {
-      if (!instance.usable || instance.memoryBytes > this.recycleAboveBytes)
-        void this.replace(instance).catch(() => undefined);
+      this.afterRun(instance);
     }
     return this.toOutcome(end, context);
   }
@@ -157,6 +159,7 @@ export class BashRunner implements Runner {
     const instance = await this.instance;
     return {
       instancesCreated: this.created,
+      cloned: instance.timings.cloned,
       memoryBytes: instance.memoryBytes,
       snapshotBytes: instance.timings.snapshotBytes,
       evaluateMs: instance.timings.evaluateMs,
@@ -164,10 +167,29 @@ export class BashRunner implements Runner {
     };
   }
 
+  /**
+   * Once the reply is on its way: restore the instance, or replace it when its memory grew (it
+   * never shrinks, so a grown instance would give the next request more than its limit and show it
+   * that an earlier execution used memory) or its run broke it.
+   */
+  private afterRun(instance: BashInstance): void {
+    setImmediate(() => {
+      void this.instance.then((current) => {
+        if (current !== instance) return;
+        if (instance.usable && !instance.grown) instance.restore();
+        else void this.replace(instance).catch(() => undefined);
+      });
+    });
+  }
+
   private replace(old: BashInstance): Promise<BashInstance> {
     old.discard();
     this.created++;
-    this.instance = BashInstance.create(this.wasmModule, this.sources);
+    const { wasmModule, sources } = this;
+    // A clone needs the first instance's seed; if cloning fails, evaluate from scratch (slow, never weaker).
+    this.instance = this.seed
+      .then((seed) => BashInstance.clone(wasmModule, seed))
+      .catch(() => BashInstance.create(wasmModule, sources));
     return this.instance;
   }
 

@@ -1,8 +1,9 @@
 /**
  * A QuickJS wasm instance prepared for exactly one execution: its own linear memory capped at the
  * execution's memory limit, a runtime and context, the host bridge, and the prelude already
- * evaluated. Preparing costs ~10 ms (mostly the prelude); the spare pool does it between executions
- * so a request only pays for `start()`. An instance is never reused.
+ * evaluated. Preparing costs ~10 ms (mostly the prelude); the runner's SparePool
+ * (src/sandbox/wasm/spare-pool.ts) does it between executions so a request only pays for `start()`.
+ * An instance is never reused.
  */
 import { RELEASE_SYNC as variant } from "quickjs-emscripten";
 import {
@@ -51,33 +52,4 @@ export async function prepareInstance(
     throw new Error("javascript prelude failed to evaluate");
   }
   return { memoryLimitBytes, memory, maximumPages, runtime, vm, bridge, start: prelude.value };
-}
-
-/** One spare prepared instance for the memory limit last asked for, refilled in the background. */
-export class InstancePool {
-  private spare: Promise<PreparedInstance> | undefined;
-  private spareLimit = 0;
-
-  constructor(private readonly wasmModule: WebAssembly.Module) {}
-
-  /** A never-used instance for this limit: the spare if it matches, otherwise a new one. */
-  take(memoryLimitBytes: number): Promise<PreparedInstance> {
-    const spare = this.spare;
-    this.spare = undefined;
-    if (spare && this.spareLimit === memoryLimitBytes) return spare;
-    return prepareInstance(this.wasmModule, memoryLimitBytes);
-  }
-
-  /** Prepares the next spare after the current work yields, so it never delays a reply. */
-  refill(memoryLimitBytes: number): void {
-    setImmediate(() => {
-      if (this.spare && this.spareLimit === memoryLimitBytes) return;
-      const next = prepareInstance(this.wasmModule, memoryLimitBytes);
-      next.catch(() => {
-        if (this.spare === next) this.spare = undefined;
-      });
-      this.spare = next;
-      this.spareLimit = memoryLimitBytes;
-    });
-  }
 }

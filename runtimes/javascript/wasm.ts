@@ -10,8 +10,9 @@ import { createRequire } from "node:module";
 import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest } from "../../src/sandbox/types.js";
 import type { RunContext, Runner, RunOutcome, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
+import { SparePool } from "../../src/sandbox/wasm/spare-pool.js";
 import { Execution } from "./execution.js";
-import { InstancePool, QUICKJS_VERSION } from "./instance.js";
+import { type PreparedInstance, prepareInstance, QUICKJS_VERSION } from "./instance.js";
 
 /** Within this much of the cap, an engine abort is the guest exhausting its memory. */
 const OOM_SLACK_BYTES = 1024 * 1024;
@@ -29,14 +30,14 @@ export const javascriptRuntime: WasmRuntime = {
   async createRunner(assets: RuntimeAssets) {
     const module = assets.module;
     if (!(module instanceof WebAssembly.Module)) throw new Error("javascript runtime: missing compiled module");
-    const pool = new InstancePool(module);
-    pool.refill(DEFAULT_LIMITS.memoryLimitBytes);
+    const pool = new SparePool<PreparedInstance>({ prepare: (limit) => prepareInstance(module, limit) });
+    await pool.prime(DEFAULT_LIMITS.memoryLimitBytes);
     return new QuickJSRunner(pool);
   },
 };
 
 class QuickJSRunner implements Runner {
-  constructor(private readonly pool: InstancePool) {}
+  constructor(private readonly pool: SparePool<PreparedInstance>) {}
 
   async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
     const limit = context.limits.memoryLimitBytes;

@@ -1,36 +1,26 @@
 /**
- * One CPython instance: a guest filesystem (the workspace tree plus the read-only stdlib zip), the
- * WASI host, a fresh capped memory and a new WebAssembly.Instance of the reactor. Used both to boot
- * the snapshot interpreter in load() and for every execution, so the host-side layout (fd numbers,
- * preopens) is identical at capture and at restore.
+ * The host side of one CPython execution: a guest filesystem (the workspace tree plus the read-only
+ * stdlib zip) and the WASI host over it. Used both for the snapshot interpreter booted in load()
+ * and for every execution, so the host-side layout (fd numbers, preopens) is identical at capture
+ * and at restore. The instance itself comes from wasm/host/snapshot-module.ts.
  */
 import { File, type Inode } from "@bjorn3/browser_wasi_shim";
 import type { WorkspaceFile } from "../../src/sandbox/types.js";
 import type { RunContext } from "../../src/sandbox/wasm/runtime.js";
-import type { MemoryImportName } from "../../wasm/host/memory-import.js";
 import { VfsDirectory, VfsPreopen } from "../../wasm/host/wasi-fs.js";
-import { createWasiHost } from "../../wasm/host/wasi-host.js";
+import { createWasiHost, type WasiHost } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem, type GuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { STDLIB_ZIP_GUEST_PATH } from "./artifacts.js";
-import { PythonGuest } from "./guest.js";
 
-export interface PythonModule {
-  readonly module: WebAssembly.Module;
-  readonly memoryImport: MemoryImportName;
-  readonly stdlib: Uint8Array;
-}
-
-export interface InstanceOptions {
+export interface HostOptions {
   readonly files: readonly WorkspaceFile[];
   readonly stdin: string;
   readonly maxFilesystemBytes: number;
-  readonly memory: WebAssembly.Memory;
   readonly context: Pick<RunContext, "stdout" | "stderr" | "deadline" | "cancelled">;
 }
 
-export interface PythonInstance {
-  readonly guest: PythonGuest;
-  readonly instance: WebAssembly.Instance;
+export interface PythonHost {
+  readonly host: WasiHost;
   readonly fs: GuestFilesystem;
 }
 
@@ -48,7 +38,7 @@ function stdlibPreopen(stdlib: Uint8Array): VfsPreopen {
   return new VfsPreopen(STDLIB_DIR, new VfsDirectory(new Map<string, Inode>([[STDLIB_NAME, zip]]), null));
 }
 
-export async function createPythonInstance(python: PythonModule, options: InstanceOptions): Promise<PythonInstance> {
+export function createPythonHost(stdlib: Uint8Array, options: HostOptions): PythonHost {
   const fs = createGuestFilesystem({ files: options.files, maxFilesystemBytes: options.maxFilesystemBytes });
   // WASI args and environment stay empty: the interpreter gets argv and env from the run request,
   // applied after the snapshot point.
@@ -57,12 +47,7 @@ export async function createPythonInstance(python: PythonModule, options: Instan
     env: {},
     stdin: options.stdin,
     context: options.context,
-    preopens: [...fs.preopens, stdlibPreopen(python.stdlib)],
+    preopens: [...fs.preopens, stdlibPreopen(stdlib)],
   });
-  const instance = await WebAssembly.instantiate(python.module, {
-    wasi_snapshot_preview1: host.imports,
-    [python.memoryImport.module]: { [python.memoryImport.name]: options.memory },
-  });
-  host.bind(instance);
-  return { guest: new PythonGuest(instance, options.memory), instance, fs };
+  return { host, fs };
 }

@@ -1,5 +1,7 @@
 /**
- * One Python execution: fresh Memory (capped), fresh Instance, snapshot restore, pyreactor_run.
+ * One Python execution: a never-used instance restored from the snapshot on a fresh capped Memory,
+ * prepared ahead of time by a SparePool (one spare per worker by default, refilled after each
+ * run), then pyreactor_run. The instance is dropped after its one execution.
  *
  * Outcomes:
  * - pyreactor_run returns n (0..255) -> exitCode n, NON_ZERO_EXIT when n != 0 (an uncaught exception
@@ -12,7 +14,7 @@
  * - any other trap (stack exhaustion, abort from a fatal interpreter error) -> SANDBOX_FAULT;
  * - pyreactor_run < 0 (the request could not be applied) is a host fault and is thrown.
  */
-import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import {
   type ExecutionOutcome,
   type ExecutionRequest,
@@ -21,11 +23,12 @@ import {
   type WorkspaceFile,
 } from "../../src/sandbox/types.js";
 import type { RunContext, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
+import { SparePool } from "../../src/sandbox/wasm/spare-pool.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
-import { restoreSnapshot } from "../../wasm/host/memory-snapshot.js";
+import { type FreshInstance, prepareRestored, restoredPages } from "../../wasm/host/snapshot-module.js";
 import { isWasiExit } from "../../wasm/host/wasi-host.js";
-import { encodeRunRequest, MEMORY_ERROR_FLAG } from "./guest.js";
-import { createPythonInstance } from "./instance.js";
+import { encodeRunRequest, MEMORY_ERROR_FLAG, PythonGuest } from "./guest.js";
+import { createPythonHost } from "./instance.js";
 import type { PythonAssets } from "./wasm.js";
 
 /** A trap with less than this much room left under the cap counts as memory exhaustion. */
@@ -50,14 +53,26 @@ function isStackOverflow(e: unknown): e is RangeError {
   return e instanceof RangeError && /call stack/i.test(e.message);
 }
 
-export function createPythonRunner(assets: PythonAssets): Runner {
+export interface PythonRunnerOptions {
+  /** Prepared instances kept per worker (default 1). */
+  readonly spares?: number;
+}
+
+export async function createPythonRunner(assets: PythonAssets, options: PythonRunnerOptions = {}): Promise<Runner> {
+  const spares = new SparePool<FreshInstance>({
+    prepare: async (limitBytes) => prepareRestored(assets, limitBytes),
+    capacity: options.spares ?? 1,
+  });
+  if (restoredPages(assets) * WASM_PAGE_BYTES <= DEFAULT_LIMITS.memoryLimitBytes) {
+    await spares.prime(DEFAULT_LIMITS.memoryLimitBytes);
+  }
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
       const limitBytes = context.limits.memoryLimitBytes;
       const maxPages = Math.floor(limitBytes / WASM_PAGE_BYTES);
       const script: WorkspaceFile = { path: SCRIPT_FILES.python, content: new TextEncoder().encode(request.code) };
       const files = [...request.files.filter((f) => f.path !== script.path), script];
-      const initial = Math.max(assets.minimumPages, assets.snapshot.pages);
+      const initial = restoredPages(assets);
       if (initial > maxPages) {
         return {
           exitCode: null,
@@ -65,15 +80,16 @@ export function createPythonRunner(assets: PythonAssets): Runner {
           error: memoryLimit(limitBytes, `the Python interpreter alone needs ${initial * WASM_PAGE_BYTES} bytes`),
         };
       }
-      const memory = new WebAssembly.Memory({ initial, maximum: maxPages });
-      const { guest, instance, fs } = await createPythonInstance(assets, {
+      const { instance, memory, attach } = await spares.take(limitBytes);
+      spares.refill(limitBytes);
+      const { host, fs } = createPythonHost(assets.stdlib, {
         files,
         stdin: request.stdin,
         maxFilesystemBytes: context.limits.maxFilesystemBytes,
-        memory,
         context,
       });
-      restoreSnapshot(assets.snapshot, memory, instance);
+      attach(host);
+      const guest = new PythonGuest(instance, memory);
       const nearCap = (): boolean => memory.buffer.byteLength + NEAR_CAP_BYTES >= maxPages * WASM_PAGE_BYTES;
 
       try {

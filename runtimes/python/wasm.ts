@@ -3,25 +3,28 @@
  * wasm/python/), no JS bridge of any kind: the module imports only wasi_snapshot_preview1 and memory.
  *
  * load() (main thread, once):
- *   1. rewrite python.wasm: memory 0 imported (a per-execution cap), mutable globals exported,
- *      active data segments made passive (detach-data.ts: the snapshot carries them);
+ *   1. rewrite python.wasm for snapshots (wasm/host/snapshot-module.ts): memory 0 imported (a
+ *      per-execution cap), mutable globals exported, active data segments made passive;
  *   2. compile it and read the pyc-only stdlib zip;
  *   3. boot one interpreter with no guest code (data segments applied by hand, pyreactor_init,
  *      preloaded modules) and snapshot its memory and globals (wasm/host/memory-snapshot.ts).
- * run() (worker, per execution, wasm-runner.ts): a new Instance on a new Memory capped at
- * memoryLimitBytes, restored from the snapshot; pyreactor_run then applies argv, env and cwd,
- * reseeds `random` from WASI random_get, and runs /workspace/main.py.
+ * createRunner() / after every run (worker, wasm-runner.ts): a SparePool prepares the next
+ * never-used instance off the reply path: a new Instance on a new Memory capped at
+ * memoryLimitBytes, restored from the snapshot. run(): attaches the execution's WASI host;
+ * pyreactor_run then applies argv, env and cwd, reseeds `random` from WASI random_get, and runs
+ * /workspace/main.py.
  */
 import { readFile } from "node:fs/promises";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { RuntimeInfo } from "../../src/sandbox/types.js";
 import type { Runner, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
-import { exportMutableGlobals } from "../../wasm/host/global-export.js";
-import { importMemory, type MemoryImportName } from "../../wasm/host/memory-import.js";
+import { applySegments, type DataSegment } from "../../wasm/host/detach-data.js";
+import type { MemoryImportName } from "../../wasm/host/memory-import.js";
 import { captureSnapshot, isMemoryZero, type MemorySnapshot } from "../../wasm/host/memory-snapshot.js";
+import { instantiateFresh, rewriteForSnapshots } from "../../wasm/host/snapshot-module.js";
 import { PYTHON_ARTIFACTS, pythonArtifactPath } from "./artifacts.js";
-import { applySegments, type DataSegment, detachActiveData } from "./detach-data.js";
-import { createPythonInstance } from "./instance.js";
+import { PythonGuest } from "./guest.js";
+import { createPythonHost } from "./instance.js";
 import { createPythonRunner } from "./wasm-runner.js";
 
 export const PYTHON_VERSION = "3.11.2";
@@ -107,13 +110,15 @@ export async function bootSnapshot(
     initial: assets.minimumPages,
     maximum: BOOT_MEMORY_BYTES / WASM_PAGE_BYTES,
   });
-  const { guest, instance } = await createPythonInstance(assets, {
+  const { instance, attach } = instantiateFresh(assets, memory);
+  const { host } = createPythonHost(assets.stdlib, {
     files: [],
     stdin: "",
     maxFilesystemBytes: 0,
-    memory,
     context: { stdout: discard, stderr: discard, deadline: Number.POSITIVE_INFINITY, cancelled: () => false },
   });
+  attach(host);
+  const guest = new PythonGuest(instance, memory);
   // True with detached data: restore then copies only the stored pages into an untouched memory.
   const freshMemoryWasZero = isMemoryZero(memory);
   applySegments(memory, segments);
@@ -129,17 +134,14 @@ export async function loadPythonAssets(preload: readonly string[] = PRELOADED_MO
     readFile(pythonArtifactPath(PYTHON_ARTIFACTS.module)),
     readFile(pythonArtifactPath(PYTHON_ARTIFACTS.stdlib)),
   ]);
-  const withMemoryImport = importMemory(new Uint8Array(wasm));
-  const rewritten = exportMutableGlobals(withMemoryImport.bytes);
-  const detached = detachActiveData(rewritten.bytes);
-  const module = await WebAssembly.compile(detached.bytes);
+  const ready = await rewriteForSnapshots(new Uint8Array(wasm));
   const base = {
-    module,
-    memoryImport: withMemoryImport.memoryImport,
-    minimumPages: withMemoryImport.minimumPages,
+    module: ready.module,
+    memoryImport: ready.memoryImport,
+    minimumPages: ready.minimumPages,
     stdlib: new Uint8Array(stdlib),
   };
-  const snapshot = await bootSnapshot(base, detached.segments, rewritten.exportNames, preload);
+  const snapshot = await bootSnapshot(base, ready.segments, ready.globalNames, preload);
   return { ...base, snapshot };
 }
 

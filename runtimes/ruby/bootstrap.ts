@@ -15,6 +15,8 @@ export const SCRIPT_PATH = `${WORKSPACE}/${SCRIPT_FILES.ruby}`;
 export const MEMORY_EXHAUSTED_STATUS = -2;
 /** Status for an exception that escaped the bootstrap's own handling. */
 export const BOOTSTRAP_FAILED_STATUS = -3;
+/** Where the snapshot keeps the compiled bootstrap until an execution takes it. */
+export const BOOTSTRAP_GLOBAL = "$__inline_sandbox_bootstrap";
 
 function hex(value: string): string {
   return Buffer.from(value, "utf8").toString("hex");
@@ -24,11 +26,13 @@ function hexList(values: readonly string[]): string {
   return `[${values.map((v) => `"${hex(v)}"`).join(", ")}]`;
 }
 
-/** Ruby source that runs SCRIPT_PATH; see the module comment. */
-export function bootstrapSource(args: readonly string[], env: Readonly<Record<string, string>>): string {
-  const envPairs = Object.entries(env).flat();
-  return `
-(lambda do |argv_hex, env_hex|
+/**
+ * Ruby source, evaluated once in the snapshot interpreter, that stores the bootstrap lambda in
+ * BOOTSTRAP_GLOBAL: parsing and compiling it then happens once per service start instead of once
+ * per execution (measured: ~1.5 ms of a ~3.5 ms bootstrap).
+ */
+export const BOOTSTRAP_DEFINITION = `
+${BOOTSTRAP_GLOBAL} = (lambda do |argv_hex, env_hex|
   decode = lambda { |h| [h].pack("H*").force_encoding(Encoding::UTF_8) }
   env = env_hex.map(&decode).each_slice(2).to_h
   ENV.replace(env)
@@ -93,6 +97,15 @@ export function bootstrapSource(args: readonly string[], env: Readonly<Record<st
     nil
   end
   status.is_a?(Integer) ? status : 0
-end).call(${hexList(args)}, ${hexList(envPairs)})
+end)
+nil
 `;
+
+/**
+ * What the host evaluates per execution: takes the bootstrap out of its global (the script sees
+ * nil there) and runs it with the request's args and env.
+ */
+export function bootstrapCall(args: readonly string[], env: Readonly<Record<string, string>>): string {
+  const envPairs = Object.entries(env).flat();
+  return `(__b = ${BOOTSTRAP_GLOBAL}; ${BOOTSTRAP_GLOBAL} = nil; __b.call(${hexList(args)}, ${hexList(envPairs)}))`;
 }

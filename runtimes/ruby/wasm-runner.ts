@@ -1,5 +1,7 @@
 /**
- * One Ruby execution: fresh Memory (capped), fresh Instance, snapshot restore, bootstrap, outcome.
+ * One Ruby execution: a never-used instance restored from the snapshot on a fresh capped Memory,
+ * prepared ahead of time by a SparePool (one spare per worker by default, refilled after each
+ * run), then the bootstrap, then the outcome. The instance is dropped after its one execution.
  *
  * Outcomes:
  * - bootstrap returns status 0 -> exitCode 0, no error; status n -> exitCode n, NON_ZERO_EXIT;
@@ -9,14 +11,20 @@
  * - GuestLimitError from a host import (output, filesystem, deadline, JS bridge) -> its code, exitCode null;
  * - any other trap (stack exhaustion, `unreachable` from a Ruby [BUG]) -> SANDBOX_FAULT, exitCode null.
  */
-import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { ExecutionOutcome, ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
 import type { RunContext, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
+import { SparePool } from "../../src/sandbox/wasm/spare-pool.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
-import { restoreSnapshot } from "../../wasm/host/memory-snapshot.js";
+import {
+  type FreshInstance,
+  prepareRestored,
+  type RestoreTarget,
+  restoredPages,
+} from "../../wasm/host/snapshot-module.js";
 import { createWasiHost, isWasiExit } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
-import { BOOTSTRAP_FAILED_STATUS, bootstrapSource, MEMORY_EXHAUSTED_STATUS } from "./bootstrap.js";
+import { BOOTSTRAP_FAILED_STATUS, bootstrapCall, MEMORY_EXHAUSTED_STATUS } from "./bootstrap.js";
 import { fixnumValue, RubyGuest, sealedRubyImports } from "./ruby-abi.js";
 import type { RubyAssets } from "./wasm.js";
 
@@ -37,8 +45,23 @@ function memoryLimit(limitBytes: number, detail: string): ExecutionOutcome {
   };
 }
 
-export function createRubyRunner(assets: RubyAssets): Runner {
-  const sealed = sealedRubyImports(assets.module, assets.memoryImport);
+export interface RubyRunnerOptions {
+  /** Prepared instances kept per worker (default 1; each holds ~70 MiB of linear memory). */
+  readonly spares?: number;
+}
+
+export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOptions = {}): Promise<Runner> {
+  const target: RestoreTarget = {
+    ...assets,
+    otherImports: sealedRubyImports(assets.module, assets.memoryImport),
+  };
+  const spares = new SparePool<FreshInstance>({
+    prepare: async (limitBytes) => prepareRestored(target, limitBytes),
+    capacity: options.spares ?? 1,
+  });
+  if (restoredPages(target) * WASM_PAGE_BYTES <= DEFAULT_LIMITS.memoryLimitBytes) {
+    await spares.prime(DEFAULT_LIMITS.memoryLimitBytes);
+  }
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
       const limitBytes = context.limits.memoryLimitBytes;
@@ -49,7 +72,7 @@ export function createRubyRunner(assets: RubyAssets): Runner {
       const files = (): WorkspaceFile[] =>
         fs.listWorkspace().filter((f) => !(f.path === SCRIPT_NAME && equalBytes(f.content, code)));
 
-      if (assets.snapshot.pages > maxPages) {
+      if (restoredPages(target) > maxPages) {
         return {
           exitCode: null,
           files: files(),
@@ -60,21 +83,14 @@ export function createRubyRunner(assets: RubyAssets): Runner {
         };
       }
 
-      const host = createWasiHost({ args: [], env: request.env, stdin: request.stdin, context, preopens: fs.preopens });
-      const initial = Math.max(assets.minimumPages, assets.snapshot.pages);
-      const memory = new WebAssembly.Memory({ initial, maximum: maxPages });
-      const instance = await WebAssembly.instantiate(assets.module, {
-        ...sealed,
-        wasi_snapshot_preview1: host.imports,
-        [assets.memoryImport.module]: { [assets.memoryImport.name]: memory },
-      });
-      host.bind(instance);
-      restoreSnapshot(assets.snapshot, memory, instance);
+      const { instance, memory, attach } = await spares.take(limitBytes);
+      spares.refill(limitBytes);
+      attach(createWasiHost({ args: [], env: request.env, stdin: request.stdin, context, preopens: fs.preopens }));
       const guest = new RubyGuest(instance);
       const nearCap = (): boolean => memory.buffer.byteLength + NEAR_CAP_BYTES >= maxPages * WASM_PAGE_BYTES;
 
       try {
-        const { value, state } = guest.evalProtect(bootstrapSource(request.args, request.env));
+        const { value, state } = guest.evalProtect(bootstrapCall(request.args, request.env));
         const status = state === 0 ? fixnumValue(value) : null;
         if (status === MEMORY_EXHAUSTED_STATUS) {
           return { exitCode: null, files: files(), error: memoryLimit(limitBytes, "NoMemoryError") };

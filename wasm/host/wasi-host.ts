@@ -51,7 +51,7 @@ export interface WasiHost {
 }
 
 /** Every preview1 function; those the host does not implement answer ERRNO_NOSYS. */
-const PREVIEW1_FUNCTIONS = [
+export const PREVIEW1_FUNCTIONS = [
   "args_get",
   "args_sizes_get",
   "environ_get",

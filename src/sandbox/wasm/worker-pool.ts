@@ -51,6 +51,8 @@ interface Slot {
   readonly worker: Worker;
   ready: boolean;
   current?: ActiveRun;
+  /** When this worker last became idle (performance.now()). */
+  idleSince: number;
 }
 
 interface ActiveRun {
@@ -107,7 +109,7 @@ export class WorkerPool {
 
   private spawn(): Promise<ReadyMessage["runners"]> {
     const worker = spawnWorker("worker", { resourceLimits: { maxOldGenerationSizeMb: this.options.maxWorkerHeapMb } });
-    const slot: Slot = { worker, ready: false };
+    const slot: Slot = { worker, ready: false, idleSince: performance.now() };
     this.slots.add(slot);
     return new Promise((resolve, reject) => {
       worker.on("message", (message: WorkerToMain) => {
@@ -149,12 +151,20 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Hands queued tasks to idle workers, the longest-idle first: a worker prepares its next spare
+   * instance right after replying, so the one idle longest is the one most likely to have it ready.
+   */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (!slot.ready || slot.current) continue;
-      const task = this.queue.shift();
-      if (task) this.start(slot, task);
+    while (this.queue.length > 0) {
+      let best: Slot | undefined;
+      for (const slot of this.slots) {
+        if (!slot.ready || slot.current) continue;
+        if (!best || slot.idleSince < best.idleSince) best = slot;
+      }
+      const task = best && this.queue.shift();
+      if (!best || !task) return;
+      this.start(best, task);
     }
   }
 
@@ -220,6 +230,7 @@ export class WorkerPool {
     for (const timer of run.timers) clearTimeout(timer);
     run.task.signal?.removeEventListener("abort", run.onAbort);
     slot.current = undefined;
+    slot.idleSince = performance.now();
   }
 
   /** Terminates a worker, answers its execution (if any) with `code`, and starts a replacement. */
@@ -236,7 +247,8 @@ export class WorkerPool {
         stderr: readSharedOutput(run.stderr),
       });
     }
-    await slot.worker.terminate();
+    // The replacement is registered before the old worker is gone, so a request arriving meanwhile
+    // waits in the queue for it instead of finding no worker at all.
     if (!this.closed) {
       this.spawn().catch((error: unknown) => {
         this.failIfEmpty();
@@ -246,5 +258,6 @@ export class WorkerPool {
         );
       });
     }
+    await slot.worker.terminate();
   }
 }

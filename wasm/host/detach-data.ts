@@ -6,15 +6,7 @@
  * (same count and indexes, so any memory.init/data.drop stays valid), they are never applied; the
  * host applies them itself, once, to the memory of the interpreter it boots for the snapshot.
  */
-import {
-  encodeU32,
-  putSection,
-  Reader,
-  readSections,
-  SectionId,
-  WasmFormatError,
-  writeModule,
-} from "../../wasm/host/wasm-binary.js";
+import { encodeU32, putSection, Reader, readSections, SectionId, WasmFormatError, writeModule } from "./wasm-binary.js";
 
 export interface DataSegment {
   /** Byte offset in memory 0. */

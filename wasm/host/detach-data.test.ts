@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { readSections, SectionId, WASM_HEADER, writeModule } from "../../wasm/host/wasm-binary.js";
 import { applySegments, detachActiveData } from "./detach-data.js";
+import { readSections, SectionId, WASM_HEADER, writeModule } from "./wasm-binary.js";
 
 const memorySection = { id: SectionId.memory, content: Uint8Array.of(1, 0x00, 1) };
 const exportSection = {

@@ -1,0 +1,159 @@
+/**
+ * Spares: interpreter instances prepared ahead of time, each handed out exactly once.
+ *
+ * A runtime's Runner keeps one SparePool per worker thread. `take(limit)` hands over a never-used
+ * instance prepared for that memory limit (or prepares one on the spot); `refill(limit)` prepares the
+ * next one once the current work yields (setImmediate), so the preparation never sits between a
+ * guest finishing and its reply being sent. A spare is keyed by the memory limit it was built for
+ * (a WebAssembly.Memory's maximum is fixed at creation); spares for another limit are dropped when a
+ * request asks for a different one.
+ *
+ * Memory: a prepared instance holds its whole linear memory (Ruby ~70 MiB), so the default is one
+ * spare, and no spare is prepared while the host has less than `minFreeMemoryBytes` available.
+ * Instances are never reused and never returned to the pool: the pool only ever grows by `prepare`.
+ */
+import { freemem } from "node:os";
+
+const MiB = 1024 * 1024;
+
+export interface SparePoolOptions<T> {
+  /** Builds one never-used instance whose memory is capped at `memoryLimitBytes`. */
+  readonly prepare: (memoryLimitBytes: number) => Promise<T>;
+  /** Spares kept ready (default 1; 0 prepares every instance on demand). */
+  readonly capacity?: number;
+  /** No spare is prepared while the host's free memory is below this (default 256 MiB). */
+  readonly minFreeMemoryBytes?: number;
+  /** Releases host resources of a spare that will never run (default: drop the reference). */
+  readonly discard?: (instance: T) => void;
+  /** Runs background work after the current task yields (default setImmediate); tests inject their own. */
+  readonly schedule?: (task: () => void) => void;
+  /** The host's free memory in bytes (default os.freemem). */
+  readonly freeMemory?: () => number;
+}
+
+interface Spare<T> {
+  readonly memoryLimitBytes: number;
+  readonly instance: Promise<T>;
+}
+
+export interface SparePoolStats {
+  /** Instances prepared in the background. */
+  readonly prepared: number;
+  /** take() calls answered by a spare. */
+  readonly hits: number;
+  /** take() calls that had to prepare an instance on the spot. */
+  readonly misses: number;
+  /** Spares dropped unused (their limit was no longer asked for, or the pool was closed). */
+  readonly dropped: number;
+}
+
+export class SparePool<T> {
+  private spares: Spare<T>[] = [];
+  private scheduled = false;
+  private closed = false;
+  private wantedLimit: number | undefined;
+  private counts = { prepared: 0, hits: 0, misses: 0, dropped: 0 };
+  private readonly capacity: number;
+  private readonly minFreeMemoryBytes: number;
+  private readonly schedule: (task: () => void) => void;
+  private readonly freeMemory: () => number;
+
+  constructor(private readonly options: SparePoolOptions<T>) {
+    this.capacity = Math.max(0, Math.floor(options.capacity ?? 1));
+    this.minFreeMemoryBytes = options.minFreeMemoryBytes ?? 256 * MiB;
+    this.schedule = options.schedule ?? ((task) => void setImmediate(task));
+    this.freeMemory = options.freeMemory ?? freemem;
+  }
+
+  /**
+   * A never-used instance for this limit: a spare if one matches, otherwise one prepared now. The
+   * instance leaves the pool for good. A spare whose preparation failed is replaced by a new attempt,
+   * whose failure is the caller's.
+   */
+  async take(memoryLimitBytes: number): Promise<T> {
+    this.dropOtherLimits(memoryLimitBytes);
+    const spare = this.spares.shift();
+    if (spare) {
+      try {
+        const instance = await spare.instance;
+        this.counts.hits++;
+        return instance;
+      } catch {
+        // Fall through: prepare on the spot, so a transient failure in the background is retried.
+      }
+    }
+    this.counts.misses++;
+    return this.options.prepare(memoryLimitBytes);
+  }
+
+  /** Prepares spares for this limit, up to the capacity, after the current work yields. */
+  refill(memoryLimitBytes: number): void {
+    this.wantedLimit = memoryLimitBytes;
+    if (this.scheduled || this.closed || this.capacity === 0) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      this.fill();
+    });
+  }
+
+  /**
+   * Prepares the spares for this limit now and waits for them (at createRunner, so the first request
+   * is warm too). Rejects when preparing fails: a runtime that cannot build an instance is unavailable.
+   */
+  async prime(memoryLimitBytes: number): Promise<void> {
+    this.wantedLimit = memoryLimitBytes;
+    this.dropOtherLimits(memoryLimitBytes);
+    while (!this.closed && this.spares.length < this.capacity) {
+      const instance = this.options.prepare(memoryLimitBytes);
+      this.spares.push({ memoryLimitBytes, instance });
+      this.counts.prepared++;
+      await instance;
+    }
+  }
+
+  /** How many spares exist (ready or being prepared). */
+  get size(): number {
+    return this.spares.length;
+  }
+
+  stats(): SparePoolStats {
+    return { ...this.counts };
+  }
+
+  /** Drops every spare and prepares no more. */
+  close(): void {
+    this.closed = true;
+    this.dropWhere(() => true);
+  }
+
+  private fill(): void {
+    const limit = this.wantedLimit;
+    if (limit === undefined || this.closed) return;
+    this.dropOtherLimits(limit);
+    if (this.spares.length >= this.capacity) return;
+    if (this.freeMemory() < this.minFreeMemoryBytes) return;
+    const instance = this.options.prepare(limit);
+    // A failure surfaces in take(), which then prepares again; never as an unhandled rejection.
+    instance.catch(() => undefined);
+    this.spares.push({ memoryLimitBytes: limit, instance });
+    this.counts.prepared++;
+    // One preparation per turn of the event loop, so a request arriving meanwhile is not held up by many.
+    if (this.spares.length < this.capacity) this.refill(limit);
+  }
+
+  private dropOtherLimits(memoryLimitBytes: number): void {
+    this.dropWhere((spare) => spare.memoryLimitBytes !== memoryLimitBytes);
+  }
+
+  private dropWhere(predicate: (spare: Spare<T>) => boolean): void {
+    const dropped = this.spares.filter(predicate);
+    if (dropped.length === 0) return;
+    this.spares = this.spares.filter((spare) => !predicate(spare));
+    this.counts.dropped += dropped.length;
+    const { discard } = this.options;
+    for (const spare of dropped) {
+      spare.instance.then((instance) => discard?.(instance)).catch(() => undefined);
+    }
+  }
+}
