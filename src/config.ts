@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { BUILTIN_DEFAULT_POLICY, ceilingIssues, policySchema } from "./policy/schema.js";
 import { DEFAULT_LIMITS, type Limits, MAX_LIMITS } from "./sandbox/limits.js";
 
 const MiB = 1024 * 1024;
@@ -118,6 +119,29 @@ export const configSchema = z
     alertTimeoutMs: int(100, 120_000).default(5_000),
     alertLimitHits: int(1, 1_000_000).default(20),
     alertLimitWindowMs: int(1000, 86_400_000).default(300_000),
+
+    // Control plane: store, default policy, secrets, approvals (docs/tools-and-approvals.md)
+    /** The SQLite file; default `<dataDir>/inline-sandbox.db`. */
+    storePath: z.string().min(1).optional(),
+    /** JSON policy for ad-hoc POST /v1/execute. */
+    defaultPolicy: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: "custom", message: "must be a JSON policy object" });
+          return z.NEVER;
+        }
+      })
+      .pipe(policySchema)
+      .default(policySchema.parse(BUILTIN_DEFAULT_POLICY)),
+    /** JSON object `{ "NAME": "value" }` of secrets tools may be granted. */
+    secretsFile: z.string().min(1).optional(),
+    approvalTtlMs: int(100, 7 * 86_400_000).default(15 * 60_000),
+    approvalSweepMs: int(10, 600_000).default(1_000),
+    maxWaitMs: int(0, 600_000).default(60_000),
+    maxStoredResultBytes: int(1024, 1024 * MiB).default(8 * MiB),
   })
   .superRefine((c, ctx) => {
     const pairs: Array<[keyof typeof c, keyof typeof c]> = [
@@ -143,6 +167,15 @@ export const configSchema = z
         path: ["alertWebhookSecret"],
         message: "is required when SANDBOX_ALERT_WEBHOOK_URL is set",
       });
+    }
+    for (const issue of ceilingIssues(c.defaultPolicy, {
+      timeoutMs: c.maxTimeoutMs,
+      killGraceMs: c.killGraceMs,
+      memoryLimitBytes: c.maxMemoryLimitBytes,
+      maxOutputBytes: c.maxMaxOutputBytes,
+      maxFilesystemBytes: c.maxFilesystemBytes,
+    })) {
+      ctx.addIssue({ code: "custom", path: ["defaultPolicy"], message: `${issue.path}: ${issue.message}` });
     }
     if (c.noAuth && (c.apiKey !== undefined || c.apiKeysFile !== undefined)) {
       ctx.addIssue({
@@ -201,6 +234,13 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = {
   alertTimeoutMs: "SANDBOX_ALERT_TIMEOUT_MS",
   alertLimitHits: "SANDBOX_ALERT_LIMIT_HITS",
   alertLimitWindowMs: "SANDBOX_ALERT_LIMIT_WINDOW_MS",
+  storePath: "SANDBOX_STORE_PATH",
+  defaultPolicy: "SANDBOX_DEFAULT_POLICY",
+  secretsFile: "SANDBOX_SECRETS_FILE",
+  approvalTtlMs: "SANDBOX_APPROVAL_TTL_MS",
+  approvalSweepMs: "SANDBOX_APPROVAL_SWEEP_MS",
+  maxWaitMs: "SANDBOX_MAX_WAIT_MS",
+  maxStoredResultBytes: "SANDBOX_MAX_STORED_RESULT_BYTES",
 };
 
 /** Command-line flags (`--port 9000`, `--host=0.0.0.0`, bare boolean flags). */

@@ -59,6 +59,26 @@ export const ERRORS = {
   NOT_READY: define("NOT_READY", 503, "The server is still loading its runtimes."),
   OVERLOADED: define("OVERLOADED", 503, "Too many executions are queued; try again later."),
   INTERNAL: define("INTERNAL", 500, "An internal error occurred."),
+  STORE_UNAVAILABLE: define(
+    "STORE_UNAVAILABLE",
+    503,
+    "The control-plane store cannot be read or written; nothing was run.",
+  ),
+  POLICY_DENIED: define("POLICY_DENIED", 403, "The policy denies this execution; nothing was run."),
+  SECRET_DETECTED: define("SECRET_DETECTED", 422, "The request contains what looks like a secret; nothing was run."),
+  SELF_APPROVAL_FORBIDDEN: define(
+    "SELF_APPROVAL_FORBIDDEN",
+    403,
+    "The key that requested an execution can never approve or deny it.",
+  ),
+  APPROVAL_DENIED: define("APPROVAL_DENIED", 403, "A human denied this execution; nothing was run."),
+  APPROVAL_NOT_PENDING: define("APPROVAL_NOT_PENDING", 409, "The approval has already been decided."),
+  APPROVAL_EXPIRED: define("APPROVAL_EXPIRED", 410, "The approval expired before it was decided; nothing was run."),
+  APPROVAL_MISMATCH: define(
+    "APPROVAL_MISMATCH",
+    409,
+    "What the approval was bound to (tool version, code or input) has changed; the approval is void.",
+  ),
 
   // Execution outcomes (HTTP 200, `error` inside the result)
   NON_ZERO_EXIT: define("NON_ZERO_EXIT", 200, "The code exited with a non-zero status.", true),
@@ -83,6 +103,7 @@ export const ERRORS = {
     "The sandbox failed while running the code; the instance was discarded.",
     true,
   ),
+  DRY_RUN: define("DRY_RUN", 200, "Dry run: the effect was not performed and no mock answers it.", true),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -3,6 +3,7 @@
  * run with no key configured, the generated API key is printed here, once, to stderr.
  */
 import { KeysFileError } from "./auth/keys-file.js";
+import { SecretsFileError } from "./secrets/vault.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { type RunningServer, startServer } from "./server.js";
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   try {
     server = await startServer(config, logger);
   } catch (error) {
-    if (error instanceof KeysFileError) {
+    if (error instanceof KeysFileError || error instanceof SecretsFileError) {
       process.stderr.write(`inline-sandbox: ${error.message}\n`);
       process.exit(2);
     }

@@ -1,7 +1,9 @@
 /**
  * Starts the HTTP server first (so /healthz answers and /readyz says "loading"), then loads the
- * sandboxes; the API answers NOT_READY until they are loaded. Closing stops accepting connections,
- * disposes the sandboxes and flushes pending ops alerts (bounded).
+ * sandboxes; the API answers NOT_READY until they are loaded. The control-plane store is opened at
+ * start (a store that cannot be opened makes every execution answer STORE_UNAVAILABLE: fail closed),
+ * and an approval sweeper expires undecided approvals. Closing stops accepting connections, stops
+ * the sweeper, disposes the sandboxes, closes the store and flushes pending ops alerts (bounded).
  *
  * The Node server is hardened deliberately: headers, whole-request and keep-alive timeouts and the
  * header size limit come from configuration, and connections are checked for expiry often enough
@@ -13,15 +15,24 @@ import { serve } from "@hono/node-server";
 import type { AlertSink } from "./alerts/alert.js";
 import { LoggingAlertSink } from "./alerts/log-sink.js";
 import { WebhookAlertSink } from "./alerts/webhook-sink.js";
+import { ApprovalService } from "./approvals/approval-service.js";
+import { AuditLog } from "./audit/audit-log.js";
 import { loadKeys } from "./auth/load-keys.js";
 import { type Config, limitPolicy } from "./config.js";
+import { ApprovedRuns } from "./executor/approved-runs.js";
 import { Executor } from "./executor/executor.js";
+import { ExecutionPipeline } from "./executor/pipeline.js";
+import { closeInterrupted } from "./executor/recovery.js";
 import { createApp } from "./http/app.js";
 import { createGuards } from "./http/guards.js";
 import type { Services } from "./http/services.js";
 import type { Logger } from "./logger.js";
 import { createSandboxes } from "./sandbox/factory.js";
 import type { SandboxRegistry } from "./sandbox/registry.js";
+import { loadSecretVault } from "./secrets/vault.js";
+import { openStore } from "./store/open-store.js";
+import type { ControlStore } from "./store/store.js";
+import { ToolRegistry } from "./tools/registry.js";
 
 export interface RunningServer {
   readonly url: string;
@@ -35,7 +46,14 @@ export interface RunningServer {
 export interface ServerDependencies {
   /** Builds the sandboxes; tests may pass their own. */
   readonly createSandboxes?: (config: Config, logger: Logger) => Promise<SandboxRegistry>;
+  /** Opens the control-plane store; tests may pass their own. */
+  readonly openStore?: (config: Config, logger: Logger) => ControlStore;
+  /** The clock of approvals and records (milliseconds); tests may pass their own. */
+  readonly now?: () => number;
 }
+
+/** A `running` execution untouched for the longest run plus this long was left by a dead process. */
+const INTERRUPTED_GRACE_MS = 5 * 60_000;
 
 export function nodeServerOptions(config: Config): ServerOptions {
   return {
@@ -72,6 +90,12 @@ export async function startServer(
   const keys = await loadKeys(config, logger);
   const alerts = createAlertSink(config, logger);
   const guards = createGuards(config, keys.ring, alerts);
+  const vault = loadSecretVault(config.secretsFile, logger.child({ component: "secrets" }));
+  const now = deps.now ?? Date.now;
+  const store = (deps.openStore ?? openStore)(config, logger);
+  const audit = new AuditLog(store, now);
+  const tools = new ToolRegistry(store, limits, now);
+  let stopSweeper = () => {};
   let services: Services | undefined;
   const app = createApp({ logger, limits, bodyLimitBytes: config.bodyLimitBytes, services: () => services, guards });
 
@@ -96,11 +120,44 @@ export async function startServer(
   let sandboxes: SandboxRegistry | undefined;
   const ready = (async () => {
     sandboxes = await (deps.createSandboxes ?? createSandboxes)(config, logger);
+    const executor = new Executor({ sandboxes, limits, defaultSandbox: config.defaultSandbox, logger });
+    const pipeline = new ExecutionPipeline({
+      store,
+      audit,
+      executor,
+      tools,
+      vault,
+      defaultPolicy: config.defaultPolicy,
+      limits,
+      approvalTtlMs: config.approvalTtlMs,
+      maxStoredResultBytes: config.maxStoredResultBytes,
+      logger,
+      now,
+    });
+    const approvals = new ApprovalService({
+      store,
+      audit,
+      now,
+      logger: logger.child({ component: "approvals" }),
+      binding: new ApprovedRuns(pipeline, store, logger.child({ component: "approvals" })),
+    });
+    const recover = () => closeInterrupted(store, audit, limits, now(), INTERRUPTED_GRACE_MS);
+    await approvals
+      .expireOverdue()
+      .then(recover)
+      .catch((error: unknown) => logger.warn({ err: error }, "startup sweep of the store failed"));
+    stopSweeper = approvals.startSweeper(config.approvalSweepMs, recover);
     services = {
-      executor: new Executor({ sandboxes, limits, defaultSandbox: config.defaultSandbox, logger }),
+      executor,
       sandboxes,
       limits,
       defaultSandbox: config.defaultSandbox,
+      pipeline,
+      tools,
+      approvals,
+      audit,
+      store,
+      maxWaitMs: config.maxWaitMs,
     };
     const summary = sandboxes.all().map((s) => ({
       sandbox: s.kind,
@@ -120,7 +177,9 @@ export async function startServer(
         if ("closeIdleConnections" in server) server.closeIdleConnections();
       });
       await ready.catch(() => undefined);
+      stopSweeper();
       await sandboxes?.[Symbol.asyncDispose]();
+      store.close();
       await alerts.close();
     },
   };

@@ -1,17 +1,24 @@
 /**
- * The pipeline one execution request walks: validated body -> prepared request -> sandbox choice
- * (fail closed) -> limits -> sandbox -> response. Policy, secret scanning, approval and audit events
- * slot in between these steps as they land.
+ * The sandbox step of the pipeline: choose the sandbox (fail closed: a sandbox that is not enabled
+ * or not available, or lacks the language, refuses; there is never a fallback), run one prepared
+ * request in it under resolved limits, and log the start and finish. Policy, secret scanning,
+ * approvals and the audit timeline wrap this step (see pipeline.ts).
  */
 import { randomBytes } from "node:crypto";
 import type { LimitPolicy } from "../config.js";
 import { ServiceError } from "../errors.js";
-import type { ExecuteRequestBody, ExecuteResponse } from "../http/schemas.js";
+import type { ExecuteResponse } from "../http/schemas.js";
 import type { Logger } from "../logger.js";
-import { resolveLimits } from "../sandbox/limits.js";
+import type { Limits } from "../sandbox/limits.js";
 import type { SandboxRegistry } from "../sandbox/registry.js";
-import type { ExecutionResult, SandboxKind, WorkspaceFile } from "../sandbox/types.js";
-import { prepareRequest } from "./prepare.js";
+import type {
+  ExecutionRequest,
+  ExecutionResult,
+  Language,
+  Sandbox,
+  SandboxKind,
+  WorkspaceFile,
+} from "../sandbox/types.js";
 
 export interface ExecutorOptions {
   readonly sandboxes: SandboxRegistry;
@@ -36,9 +43,17 @@ export function newExecutionId(): string {
 export class Executor {
   constructor(private readonly options: ExecutorOptions) {}
 
-  async execute(body: ExecuteRequestBody, context: ExecutionContext): Promise<ExecuteResponse> {
-    const request = prepareRequest(body);
-    const kind = body.sandbox ?? this.options.defaultSandbox;
+  get defaultSandbox(): SandboxKind {
+    return this.options.defaultSandbox;
+  }
+
+  get limits(): LimitPolicy {
+    return this.options.limits;
+  }
+
+  /** The sandbox that will run `language`; throws SANDBOX_UNAVAILABLE or RUNTIME_UNAVAILABLE otherwise. */
+  select(requested: SandboxKind | undefined, language: Language): { kind: SandboxKind; sandbox: Sandbox } {
+    const kind = requested ?? this.options.defaultSandbox;
     const sandbox = this.options.sandboxes.get(kind);
     if (!sandbox) {
       throw new ServiceError(
@@ -50,23 +65,28 @@ export class Executor {
     if (!availability.available) {
       throw new ServiceError("SANDBOX_UNAVAILABLE", `the ${kind} sandbox is unavailable: ${availability.reason}`);
     }
-    if (!sandbox.languages().some((l) => l.language === request.language)) {
+    if (!sandbox.languages().some((l) => l.language === language)) {
       const elsewhere = this.options.sandboxes
         .all()
         .filter(
-          (s) =>
-            s.kind !== kind && s.availability().available && s.languages().some((l) => l.language === request.language),
+          (s) => s.kind !== kind && s.availability().available && s.languages().some((l) => l.language === language),
         )
         .map((s) => s.kind);
       const hint = elsewhere.length > 0 ? ` (available on: ${elsewhere.join(", ")})` : "";
-      throw new ServiceError(
-        "RUNTIME_UNAVAILABLE",
-        `${request.language} is not available on the ${kind} sandbox${hint}`,
-      );
+      throw new ServiceError("RUNTIME_UNAVAILABLE", `${language} is not available on the ${kind} sandbox${hint}`);
     }
+    return { kind, sandbox };
+  }
 
-    const limits = resolveLimits(this.options.limits.defaults, body.limits);
-    const id = newExecutionId();
+  /** Runs one request; guest failures come back as data, host faults reject. */
+  async run(
+    id: string,
+    request: ExecutionRequest,
+    requested: SandboxKind,
+    limits: Limits,
+    context: ExecutionContext,
+  ): Promise<ExecutionResult> {
+    const { kind, sandbox } = this.select(requested, request.language);
     const log = this.options.logger.child({
       requestId: context.requestId,
       executionId: id,
@@ -86,11 +106,11 @@ export class Executor {
       },
       "execution finished",
     );
-    return toResponse(id, request.language, kind, result);
+    return result;
   }
 }
 
-function toResponse(
+export function toResponse(
   id: string,
   language: ExecuteResponse["language"],
   sandbox: SandboxKind,

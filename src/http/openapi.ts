@@ -1,12 +1,20 @@
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
 import { z } from "zod";
 import type { LimitPolicy } from "../config.js";
+import { invokeRequestSchema, toolDefinitionSchema } from "../tools/schema.js";
 import {
+  approvalDecisionSchema,
+  approvalViewSchema,
+  auditEventSchema,
   errorResponseSchema,
   executeRequestSchema,
   executeResponseSchema,
+  executionRecordSchema,
   healthResponseSchema,
+  pendingApprovalResponseSchema,
+  runResponseSchema,
   runtimesResponseSchema,
+  toolViewSchema,
 } from "./schemas.js";
 
 const VERSION = "0.1.0";
@@ -63,15 +71,18 @@ export function openApiDocument(limits: LimitPolicy) {
             "200": withRateHeaders(
               json("ExecuteResponse", "The code ran; guest failures and limit hits are in `error`."),
             ),
+            "202": json("PendingApproval", "The default policy asks for a human: poll GET /v1/executions/{id}"),
             ...authResponses,
             "400": error("VALIDATION_FAILED or MALFORMED_JSON"),
+            "403": error("FORBIDDEN, ORIGIN_NOT_ALLOWED or POLICY_DENIED (X-Execution-Id names the record)"),
             "413": error("PAYLOAD_TOO_LARGE"),
             "415": error("UNSUPPORTED_MEDIA_TYPE"),
-            "422": error("RUNTIME_UNAVAILABLE"),
-            "503": error("SANDBOX_UNAVAILABLE, NOT_READY or OVERLOADED"),
+            "422": error("RUNTIME_UNAVAILABLE or SECRET_DETECTED"),
+            "503": error("SANDBOX_UNAVAILABLE, NOT_READY, OVERLOADED or STORE_UNAVAILABLE"),
           },
         },
       },
+      ...controlPlanePaths(),
       "/v1/runtimes": {
         get: {
           operationId: "runtimes",
@@ -114,6 +125,172 @@ export function openApiDocument(limits: LimitPolicy) {
         Error: jsonSchema(errorResponseSchema, "output"),
         Runtimes: jsonSchema(runtimesResponseSchema, "output"),
         Health: jsonSchema(healthResponseSchema, "output"),
+        ToolDefinition: jsonSchema(toolDefinitionSchema, "input"),
+        Tool: jsonSchema(toolViewSchema, "output"),
+        InvokeRequest: jsonSchema(invokeRequestSchema, "input"),
+        RunResponse: jsonSchema(runResponseSchema, "output"),
+        PendingApproval: jsonSchema(pendingApprovalResponseSchema, "output"),
+        ApprovalDecision: jsonSchema(approvalDecisionSchema, "input"),
+        Approval: jsonSchema(approvalViewSchema, "output"),
+        ExecutionRecord: jsonSchema(executionRecordSchema, "output"),
+        AuditEvent: jsonSchema(auditEventSchema, "output"),
+      },
+    },
+  };
+}
+
+const body = (name: string) => ({ required: true, content: { "application/json": { schema: ref(name) } } });
+const nameParam = {
+  name: "name",
+  in: "path",
+  required: true,
+  schema: { type: "string", pattern: "^[a-z0-9][a-z0-9._-]{0,63}$" },
+};
+const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
+
+/** Tools, approvals and execution records (docs/tools-and-approvals.md). */
+function controlPlanePaths() {
+  return {
+    "/v1/tools": {
+      get: {
+        operationId: "listTools",
+        summary: "Current versions of the registered tools (without code)",
+        security: [{ apiKey: [] }],
+        responses: {
+          "200": { description: "`{ tools: [...] }`" },
+          ...authResponses,
+          "503": error("STORE_UNAVAILABLE"),
+        },
+      },
+    },
+    "/v1/tools/{name}": {
+      parameters: [nameParam],
+      put: {
+        operationId: "putTool",
+        summary: "Register a tool, or a new version of it",
+        description:
+          "Needs `admin`. A changed definition creates a new version; an identical one changes nothing (200).",
+        security: [{ apiKey: ["admin"] }],
+        requestBody: body("ToolDefinition"),
+        responses: {
+          "201": json("Tool", "A new version was created"),
+          "200": json("Tool", "Identical to the current version; nothing changed"),
+          ...authResponses,
+          "400": error(
+            "VALIDATION_FAILED (schema, ceilings above the server maxima, mocks outside the egress allowlist)",
+          ),
+          "422": error("SECRET_DETECTED in the code"),
+          "503": error("STORE_UNAVAILABLE"),
+        },
+      },
+      get: {
+        operationId: "getTool",
+        summary: "The current version, or `?version=N`",
+        security: [{ apiKey: [] }],
+        parameters: [{ name: "version", in: "query", required: false, schema: { type: "integer", minimum: 1 } }],
+        responses: { "200": json("Tool", "The tool"), ...authResponses, "404": error("NOT_FOUND") },
+      },
+      delete: {
+        operationId: "deleteTool",
+        summary: "Delete a tool (its versions stay readable with ?version=N)",
+        security: [{ apiKey: ["admin"] }],
+        responses: { "204": { description: "Deleted" }, ...authResponses, "404": error("NOT_FOUND") },
+      },
+    },
+    "/v1/tools/{name}/invoke": {
+      parameters: [nameParam],
+      post: {
+        operationId: "invokeTool",
+        summary: "Run the current version of a tool under its policy",
+        description:
+          "Needs `execute`. The input reaches the guest as JSON on stdin and in /workspace/input.json. `dryRun: true` runs with no side effects and returns the manifest of effects.",
+        security: [{ apiKey: ["execute"] }],
+        requestBody: body("InvokeRequest"),
+        responses: {
+          "200": json("RunResponse", "The tool ran"),
+          "202": json("PendingApproval", "The policy asks for a human"),
+          ...authResponses,
+          "400": error("VALIDATION_FAILED (including the tool's input schema)"),
+          "403": error("FORBIDDEN or POLICY_DENIED"),
+          "404": error("NOT_FOUND"),
+          "422": error("SECRET_DETECTED or RUNTIME_UNAVAILABLE"),
+          "503": error("STORE_UNAVAILABLE, SANDBOX_UNAVAILABLE, NOT_READY or OVERLOADED"),
+        },
+      },
+    },
+    "/v1/approvals": {
+      get: {
+        operationId: "listApprovals",
+        summary: "Approvals, newest first; pending ones include exactly what would run",
+        security: [{ apiKey: ["approve"] }, { apiKey: ["admin"] }],
+        parameters: [
+          {
+            name: "status",
+            in: "query",
+            required: false,
+            schema: { enum: ["pending", "approved", "denied", "expired"] },
+          },
+          { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 500 } },
+        ],
+        responses: { "200": { description: "`{ approvals: Approval[] }`" }, ...authResponses },
+      },
+    },
+    "/v1/approvals/{id}": {
+      parameters: [idParam],
+      get: {
+        operationId: "getApproval",
+        security: [{ apiKey: ["approve"] }, { apiKey: ["admin"] }],
+        responses: { "200": json("Approval", "The approval"), ...authResponses, "404": error("NOT_FOUND") },
+      },
+    },
+    ...Object.fromEntries(
+      (["approve", "deny"] as const).map((action) => [
+        `/v1/approvals/{id}/${action}`,
+        {
+          parameters: [idParam],
+          post: {
+            operationId: `${action}Approval`,
+            summary: action === "approve" ? "Approve: the execution runs (once)" : "Deny: the execution never runs",
+            description: "Needs `approve`. The key that requested the execution can never decide it.",
+            security: [{ apiKey: ["approve"] }],
+            requestBody: body("ApprovalDecision"),
+            responses: {
+              "200": { description: "`{ approval, execution: { id, status } }`" },
+              ...authResponses,
+              "403": error("FORBIDDEN or SELF_APPROVAL_FORBIDDEN"),
+              "404": error("NOT_FOUND"),
+              "409": error("APPROVAL_NOT_PENDING or APPROVAL_MISMATCH"),
+              "410": error("APPROVAL_EXPIRED"),
+            },
+          },
+        },
+      ]),
+    ),
+    "/v1/executions/{id}": {
+      parameters: [idParam],
+      get: {
+        operationId: "getExecution",
+        summary: "The execution record with its events; `?wait=30s` answers once it is finished",
+        description: "A key sees only its own executions (404 otherwise) unless it has `admin`.",
+        security: [{ apiKey: [] }],
+        parameters: [
+          { name: "wait", in: "query", required: false, schema: { type: "string", pattern: "^\\d+(ms|s)?$" } },
+        ],
+        responses: { "200": json("ExecutionRecord", "The record"), ...authResponses, "404": error("NOT_FOUND") },
+      },
+    },
+    "/v1/executions/{id}/events": {
+      parameters: [idParam],
+      get: {
+        operationId: "streamExecutionEvents",
+        summary: "The timeline as Server-Sent Events (`event: <type>`, `id: <seq>`, `data: AuditEvent`)",
+        description: "Stored events first, then live ones; closes after `completed`. Resume with Last-Event-ID.",
+        security: [{ apiKey: [] }],
+        responses: {
+          "200": { description: "text/event-stream", content: { "text/event-stream": { schema: ref("AuditEvent") } } },
+          ...authResponses,
+          "404": error("NOT_FOUND"),
+        },
       },
     },
   };

@@ -3,9 +3,11 @@
  * Limit maxima come from the server configuration, so the request schema is built per server.
  */
 import { z } from "zod";
+import { AUDIT_EVENT_TYPES } from "../audit/event.js";
 import type { LimitPolicy } from "../config.js";
 import { ERRORS } from "../errors.js";
 import { LANGUAGES, SANDBOX_KINDS } from "../sandbox/types.js";
+import { APPROVAL_STATUSES, EXECUTION_STATUSES } from "../store/store.js";
 
 export const MAX_FILES = 1000;
 export const MAX_ARGS = 1024;
@@ -138,3 +140,96 @@ export const runtimesResponseSchema = z.object({
 });
 
 export const healthResponseSchema = z.object({ status: z.enum(["ok", "loading"]) });
+
+// Control plane: tools, approvals, execution records (docs/tools-and-approvals.md)
+
+export const approvalDecisionSchema = z
+  .object({ reason: z.string().trim().min(1).max(2000).describe("Why; recorded in the timeline.") })
+  .strict();
+
+export const pendingApprovalResponseSchema = z.object({
+  id: z.string().describe("The execution id; poll GET /v1/executions/{id}."),
+  status: z.literal("pending_approval"),
+  approval: z.object({ id: z.string(), expiresAt: z.string().describe("ISO 8601") }),
+});
+
+export const auditEventSchema = z
+  .object({
+    v: z.literal(1),
+    id: z.string(),
+    seq: z.number().int().describe("1, 2, 3... within the execution"),
+    time: z.string(),
+    requestId: z.string().describe("The request that caused this step"),
+    executionId: z.string(),
+    type: z.enum(AUDIT_EVENT_TYPES),
+  })
+  .loose();
+
+const manifestSchema = z.object({
+  files: z.array(z.object({ path: z.string(), size: z.number().int(), sha256: z.string() })),
+  secrets: z.array(z.object({ name: z.string() })),
+  egress: z.array(
+    z.object({ target: z.string(), methods: z.array(z.string()), answeredBy: z.enum(["mock", "DRY_RUN"]) }),
+  ),
+});
+
+export const runResponseSchema = executeResponseSchema.extend({
+  tool: z.object({ name: z.string(), version: z.number().int() }).optional(),
+  dryRun: z.boolean().optional(),
+  manifest: manifestSchema.optional().describe("Dry runs: the effects that would have happened."),
+});
+
+export const executionRecordSchema = z.object({
+  id: z.string(),
+  status: z.enum(EXECUTION_STATUSES),
+  kind: z.enum(["adhoc", "tool"]),
+  tool: z.object({ name: z.string(), version: z.number().int() }).optional(),
+  dryRun: z.boolean(),
+  owner: z.string(),
+  requestId: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  approval: z
+    .object({
+      id: z.string(),
+      status: z.enum(APPROVAL_STATUSES),
+      expiresAt: z.string(),
+      decidedBy: z.string().optional(),
+      decisionReason: z.string().optional(),
+    })
+    .optional(),
+  result: runResponseSchema.optional().describe("The execution response, once finished."),
+  error: z.object({ code: z.string(), message: z.string() }).optional().describe("Why it ended without a result."),
+  events: z.array(auditEventSchema),
+});
+
+export const approvalViewSchema = z.object({
+  id: z.string(),
+  status: z.enum(APPROVAL_STATUSES),
+  executionId: z.string(),
+  requestedBy: z.string(),
+  reason: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  tool: z.object({ name: z.string(), version: z.number().int() }).optional(),
+  codeHash: z.string(),
+  inputHash: z.string(),
+  decidedBy: z.string().optional(),
+  decidedAt: z.string().optional(),
+  decisionReason: z.string().optional(),
+  subject: z.record(z.string(), z.unknown()).optional().describe("While pending: exactly what would run."),
+});
+
+export const toolViewSchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  language: z.enum(LANGUAGES),
+  description: z.string(),
+  code: z.string(),
+  codeHash: z.string(),
+  inputSchema: z.record(z.string(), z.unknown()).optional(),
+  policy: z.record(z.string(), z.unknown()),
+  mocks: z.array(z.record(z.string(), z.unknown())).optional(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});

@@ -3,6 +3,9 @@
  * By default the server has one API key (TEST_API_KEY) and `postJson`/`authed` send it; pass
  * `SANDBOX_API_KEY: ""` (or argv `--no-auth`) to start without it.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { type Config, loadConfig } from "../../src/config.js";
 import type { ExecuteResponse } from "../../src/http/schemas.js";
@@ -32,6 +35,9 @@ export async function startTestServer(
     SANDBOX_RATE_LIMIT_REQUESTS: "100000",
   };
   if (!argv.includes("--no-auth")) defaults.SANDBOX_API_KEY = TEST_API_KEY;
+  // Each server gets its own data directory (store, first-run key) unless the test shares one on purpose.
+  const ownDataDir = env.SANDBOX_DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), "inline-sandbox-test-")) : undefined;
+  if (ownDataDir) defaults.SANDBOX_DATA_DIR = ownDataDir;
   const config: Config = loadConfig({ ...defaults, ...env }, argv);
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
@@ -43,7 +49,15 @@ export async function startTestServer(
   const logger = createLogger({ level: "debug", destination });
   const server = await startServer(config, logger, deps);
   await server.ready;
-  return { url: server.url, logs, generatedKey: server.generatedKey, close: () => server.close() };
+  return {
+    url: server.url,
+    logs,
+    generatedKey: server.generatedKey,
+    async close() {
+      await server.close();
+      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Either an execution result or an error envelope: the fields tests read. */

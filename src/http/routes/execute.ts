@@ -1,20 +1,23 @@
 /**
  * POST /v1/execute: run code once in a fresh sandboxed interpreter. Needs the `execute` scope; runs
- * under the key's concurrency cap; hands the request id and traceparent to the guest only when the
- * request says `exposeRequestId: true`; raises ops alerts on sandbox violations and counts limit hits.
+ * under the key's concurrency cap and the server's default policy (which may deny it, or answer 202
+ * and wait for a human); hands the request id and traceparent to the guest only when the request
+ * says `exposeRequestId: true`; raises ops alerts on sandbox violations and counts limit hits.
  */
 import { type Context, Hono } from "hono";
 import { ServiceError } from "../../errors.js";
+import type { Submission } from "../../executor/pipeline.js";
 import { QueueFullError } from "../../throttle/concurrency-limiter.js";
 import { clientKey } from "../client-ip.js";
 import { validationError } from "../errors.js";
 import { alertFields, type HttpGuards, reportLimitHit } from "../guards.js";
 import { readJsonBody } from "../json-body.js";
 import { requireScope } from "../middleware/require-scope.js";
-import { type ExecuteRequestBody, type ExecuteResponse, executeRequestSchema } from "../schemas.js";
+import { type ExecuteResponse, executeRequestSchema } from "../schemas.js";
 import type { ServicesProvider } from "../services.js";
 import { formatTraceparent } from "../trace-context.js";
 import type { AppEnv } from "../types.js";
+import { pipelineContext, respondSubmission } from "./submission.js";
 
 /** Environment variables set in the guest when the request asks for its correlation ids. */
 export const GUEST_REQUEST_ID_ENV = "SANDBOX_REQUEST_ID";
@@ -30,37 +33,28 @@ export function executeRoutes(services: ServicesProvider, bodyLimitBytes: number
     schema ??= executeRequestSchema(s.limits);
     const parsed = schema.safeParse(await readJsonBody(c, bodyLimitBytes));
     if (!parsed.success) throw validationError(parsed.error);
-    const request = withCorrelationEnv(parsed.data, c);
+    const { exposeRequestId, ...body } = parsed.data;
     const release = await acquireSlot(guards, c);
-    let result: ExecuteResponse;
+    let submission: Submission;
     try {
-      const keyName = c.get("keyName");
-      result = await s.executor.execute(request, {
-        requestId: c.get("requestId"),
-        traceId: c.get("trace").traceId,
-        ...(keyName !== undefined ? { keyName } : {}),
-        signal: c.req.raw.signal,
-      });
+      submission = await s.pipeline.execute(body, pipelineContext(c, exposeRequestId ? correlationEnv(c) : undefined));
     } finally {
       release();
     }
-    observeOutcome(guards, c, result);
-    return c.json(result);
+    if (submission.status === "completed") observeOutcome(guards, c, submission.response);
+    return respondSubmission(c, submission);
   });
 }
 
-function withCorrelationEnv(data: ExecuteRequestBody, c: Context<AppEnv>): ExecuteRequestBody {
-  const { exposeRequestId, ...body } = data;
-  if (!exposeRequestId) return body;
-  const env = {
-    ...body.env,
+/** The variables a guest gets when the request asks for its correlation ids (they override `env`). */
+function correlationEnv(c: Context<AppEnv>): Record<string, string> {
+  return {
     [GUEST_REQUEST_ID_ENV]: c.get("requestId"),
     [GUEST_TRACEPARENT_ENV]: formatTraceparent(c.get("trace")),
   };
-  return { ...body, env };
 }
 
-async function acquireSlot(guards: HttpGuards, c: Context<AppEnv>): Promise<() => void> {
+export async function acquireSlot(guards: HttpGuards, c: Context<AppEnv>): Promise<() => void> {
   const name = c.get("keyName");
   const lane = name !== undefined ? `key:${name}` : `client:${clientKey(c.get("clientIp"))}`;
   try {
@@ -73,7 +67,7 @@ async function acquireSlot(guards: HttpGuards, c: Context<AppEnv>): Promise<() =
   }
 }
 
-function observeOutcome(guards: HttpGuards, c: Context<AppEnv>, result: ExecuteResponse): void {
+export function observeOutcome(guards: HttpGuards, c: Context<AppEnv>, result: ExecuteResponse): void {
   const code = result.error?.code;
   if (code === "SANDBOX_VIOLATION") {
     guards.alerts.notify({

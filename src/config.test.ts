@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+describe("control-plane configuration", () => {
+  it("defaults the ad-hoc policy to read-only, never asking, persisting the whole workspace", () => {
+    const config = loadConfig({});
+    expect(config.defaultPolicy).toMatchObject({
+      sideEffect: "read-only",
+      approval: "never",
+      filesystem: { persist: ["/workspace"] },
+    });
+    expect(config.approvalTtlMs).toBe(15 * 60_000);
+    expect(config.storePath).toBeUndefined();
+  });
+
+  it("parses SANDBOX_DEFAULT_POLICY as a policy, and refuses a bad one naming the variable", () => {
+    expect(loadConfig({ SANDBOX_DEFAULT_POLICY: '{"approval":"always"}' }).defaultPolicy.approval).toBe("always");
+    expect(() => loadConfig({ SANDBOX_DEFAULT_POLICY: "{not json" })).toThrow(
+      /SANDBOX_DEFAULT_POLICY: must be a JSON policy/,
+    );
+    expect(() => loadConfig({ SANDBOX_DEFAULT_POLICY: '{"approval":"maybe"}' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SANDBOX_DEFAULT_POLICY: '{"limits":{"timeoutMs":99999999}}' })).toThrow(
+      /SANDBOX_DEFAULT_POLICY: policy.limits.timeoutMs: must not exceed/,
+    );
+  });
+});

@@ -1,0 +1,394 @@
+/**
+ * The embedded default store: one SQLite file in the data directory (better-sqlite3), WAL journal,
+ * `synchronous=FULL` so an acknowledged audit event survives a power cut, and a busy timeout so a
+ * second process on the same file waits instead of failing. Calls are synchronous underneath, which
+ * makes each method atomic within this process; the conditional UPDATEs make them atomic across
+ * processes too. Any SQLite failure becomes STORE_UNAVAILABLE (fail closed), logged here once.
+ */
+import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3, { type Database } from "better-sqlite3";
+import { type AuditEvent, type AuditEventInput, buildEvent } from "../../audit/event.js";
+import { isServiceError, ServiceError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { canonicalJson } from "../../tools/digest.js";
+import type {
+  ApprovalDecision,
+  ApprovalStatus,
+  ControlStore,
+  DecideResult,
+  ExecutionStatus,
+  ExecutionUpdate,
+  Millis,
+  NewApproval,
+  NewExecution,
+  NewToolVersion,
+  RecordError,
+  ToolVersionRecord,
+} from "../store.js";
+import { migrate } from "./migrations.js";
+import { type ApprovalRow, type ExecutionRow, type ToolRow, toApproval, toExecution, toTool } from "./rows.js";
+
+export interface SqliteStoreOptions {
+  /** A file path, or ":memory:" for tests. */
+  readonly path: string;
+  readonly logger: Logger;
+  readonly busyTimeoutMs?: number;
+}
+
+const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+
+export class SqliteStore implements ControlStore {
+  private constructor(
+    private readonly db: Database,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Opens (creating the directory with mode 0700 and the file with 0600; SQLite gives its -wal and
+   * -shm files the same mode) and migrates. Throws when it cannot.
+   */
+  static open(options: SqliteStoreOptions): SqliteStore {
+    if (options.path !== ":memory:") privateFile(options.path);
+    const db = new BetterSqlite3(options.path);
+    try {
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      if (options.path !== ":memory:") db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      // Cleared subjects (pending inputs) are overwritten on disk, not left in free pages.
+      db.pragma("secure_delete = ON");
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new SqliteStore(db, options.logger);
+  }
+
+  private guard<T>(operation: string, fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      if (isServiceError(error)) return Promise.reject(error);
+      this.logger.error({ err: error, operation }, "store operation failed");
+      return Promise.reject(new ServiceError("STORE_UNAVAILABLE"));
+    }
+  }
+
+  putTool(tool: NewToolVersion, now: Millis) {
+    return this.guard("putTool", () =>
+      this.db
+        .transaction(() => {
+          const current = this.currentTool(tool.name);
+          if (current && sameDefinition(current, tool)) return { record: current, created: false };
+          const head = this.db.prepare("SELECT current_version FROM tools WHERE name = ?").get(tool.name) as
+            | { current_version: number }
+            | undefined;
+          const version = (head?.current_version ?? 0) + 1;
+          const definition = JSON.stringify({
+            description: tool.description,
+            inputSchema: tool.inputSchema,
+            policy: tool.policy,
+            mocks: tool.mocks,
+          });
+          this.db
+            .prepare(
+              `INSERT INTO tool_versions (name, version, language, code, code_hash, definition, created_at, created_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(tool.name, version, tool.language, tool.code, tool.codeHash, definition, now, tool.createdBy);
+          this.db
+            .prepare(
+              `INSERT INTO tools (name, current_version, deleted_at) VALUES (?, ?, NULL)
+               ON CONFLICT (name) DO UPDATE SET current_version = excluded.current_version, deleted_at = NULL`,
+            )
+            .run(tool.name, version);
+          const record = this.versionRow(tool.name, version);
+          if (!record) throw new Error("tool version vanished inside its transaction");
+          return { record, created: true };
+        })
+        .immediate(),
+    );
+  }
+
+  getTool(name: string, version?: number) {
+    return this.guard("getTool", () =>
+      version === undefined ? this.currentTool(name) : this.versionRow(name, version),
+    );
+  }
+
+  listTools() {
+    return this.guard("listTools", () =>
+      (
+        this.db
+          .prepare(
+            `SELECT v.* FROM tools t JOIN tool_versions v ON v.name = t.name AND v.version = t.current_version
+             WHERE t.deleted_at IS NULL ORDER BY t.name`,
+          )
+          .all() as ToolRow[]
+      ).map(toTool),
+    );
+  }
+
+  deleteTool(name: string, now: Millis) {
+    return this.guard(
+      "deleteTool",
+      () =>
+        this.db.prepare("UPDATE tools SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL").run(now, name)
+          .changes === 1,
+    );
+  }
+
+  private currentTool(name: string): ToolVersionRecord | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT v.* FROM tools t JOIN tool_versions v ON v.name = t.name AND v.version = t.current_version
+         WHERE t.name = ? AND t.deleted_at IS NULL`,
+      )
+      .get(name) as ToolRow | undefined;
+    return row ? toTool(row) : undefined;
+  }
+
+  private versionRow(name: string, version: number): ToolVersionRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM tool_versions WHERE name = ? AND version = ?").get(name, version) as
+      | ToolRow
+      | undefined;
+    return row ? toTool(row) : undefined;
+  }
+
+  createExecution(e: NewExecution, events: readonly AuditEventInput[] = []) {
+    return this.guard("createExecution", () =>
+      this.db
+        .transaction(() => {
+          this.db
+            .prepare(
+              `INSERT INTO executions (id, owner, status, kind, tool_name, tool_version, dry_run, request_id, created_at,
+                 updated_at, error)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(
+              e.id,
+              e.owner,
+              e.status,
+              e.kind,
+              e.toolName ?? null,
+              e.toolVersion ?? null,
+              e.dryRun ? 1 : 0,
+              e.requestId,
+              e.createdAt,
+              e.createdAt,
+              json(e.error),
+            );
+          return this.insertEvents(events);
+        })
+        .immediate(),
+    );
+  }
+
+  getExecution(id: string) {
+    return this.guard("getExecution", () => {
+      const row = this.db.prepare("SELECT * FROM executions WHERE id = ?").get(id) as ExecutionRow | undefined;
+      return row ? toExecution(row) : undefined;
+    });
+  }
+
+  updateExecution(
+    id: string,
+    from: readonly ExecutionStatus[],
+    update: ExecutionUpdate,
+    now: Millis,
+    events: readonly AuditEventInput[] = [],
+  ) {
+    return this.guard("updateExecution", () =>
+      this.db
+        .transaction(() => (this.moveExecution(id, from, update, now) ? this.insertEvents(events) : undefined))
+        .immediate(),
+    );
+  }
+
+  private moveExecution(id: string, from: readonly ExecutionStatus[], update: ExecutionUpdate, now: Millis): boolean {
+    const placeholders = from.map(() => "?").join(", ");
+    return (
+      this.db
+        .prepare(
+          `UPDATE executions SET status = ?, result = ?, error = ?, subject = NULL, updated_at = ?
+           WHERE id = ? AND status IN (${placeholders})`,
+        )
+        .run(update.status, json(update.result), json(update.error), now, id, ...from).changes === 1
+    );
+  }
+
+  listExecutions(status: ExecutionStatus) {
+    return this.guard("listExecutions", () =>
+      (this.db.prepare("SELECT * FROM executions WHERE status = ?").all(status) as ExecutionRow[]).map(toExecution),
+    );
+  }
+
+  requestApproval(a: NewApproval, subject: unknown, now: Millis, events: readonly AuditEventInput[] = []) {
+    return this.guard("requestApproval", () =>
+      this.db
+        .transaction(() => {
+          this.db
+            .prepare(
+              `INSERT INTO approvals (id, execution_id, status, requested_by, tool_name, tool_version, code_hash,
+                 input_hash, reason, created_at, expires_at)
+               VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(
+              a.id,
+              a.executionId,
+              a.requestedBy,
+              a.toolName ?? null,
+              a.toolVersion ?? null,
+              a.codeHash,
+              a.inputHash,
+              a.reason,
+              a.createdAt,
+              a.expiresAt,
+            );
+          const moved = this.db
+            .prepare(
+              `UPDATE executions SET status = 'pending_approval', subject = ?, updated_at = ?
+               WHERE id = ? AND status = 'running'`,
+            )
+            .run(JSON.stringify(subject), now, a.executionId).changes;
+          if (moved !== 1) throw new Error(`execution ${a.executionId} is not running; cannot ask for approval`);
+          return this.insertEvents(events);
+        })
+        .immediate(),
+    );
+  }
+
+  getApproval(id: string) {
+    return this.guard("getApproval", () => {
+      const row = this.db.prepare("SELECT * FROM approvals WHERE id = ?").get(id) as ApprovalRow | undefined;
+      return row ? toApproval(row) : undefined;
+    });
+  }
+
+  getApprovalForExecution(executionId: string) {
+    return this.guard("getApprovalForExecution", () => {
+      const row = this.db.prepare("SELECT * FROM approvals WHERE execution_id = ?").get(executionId) as
+        | ApprovalRow
+        | undefined;
+      return row ? toApproval(row) : undefined;
+    });
+  }
+
+  listApprovals(filter: { readonly status?: ApprovalStatus; readonly limit: number }) {
+    return this.guard("listApprovals", () => {
+      const rows =
+        filter.status === undefined
+          ? this.db.prepare("SELECT * FROM approvals ORDER BY created_at DESC, id LIMIT ?").all(filter.limit)
+          : this.db
+              .prepare("SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, id LIMIT ?")
+              .all(filter.status, filter.limit);
+      return (rows as ApprovalRow[]).map(toApproval);
+    });
+  }
+
+  listOverdueApprovals(now: Millis) {
+    return this.guard("listOverdueApprovals", () =>
+      (
+        this.db
+          .prepare("SELECT * FROM approvals WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at")
+          .all(now) as ApprovalRow[]
+      ).map(toApproval),
+    );
+  }
+
+  decideApproval(
+    id: string,
+    decision: ApprovalDecision,
+    executionError?: RecordError,
+    events: readonly AuditEventInput[] = [],
+  ) {
+    return this.guard("decideApproval", () =>
+      this.db
+        .transaction((): DecideResult => {
+          const expiryGuard = decision.to === "approved" ? " AND expires_at > ?" : "";
+          const params: unknown[] = [decision.to, decision.by, decision.at, decision.reason, id];
+          if (decision.to === "approved") params.push(decision.at);
+          const changed = this.db
+            .prepare(
+              `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ?
+               WHERE id = ? AND status = 'pending'${expiryGuard}`,
+            )
+            .run(...params).changes;
+          const row = this.db.prepare("SELECT * FROM approvals WHERE id = ?").get(id) as ApprovalRow | undefined;
+          const current = row ? toApproval(row) : undefined;
+          if (changed !== 1 || !current) return { ok: false, current };
+          if (decision.to === "approved") {
+            // Keep the subject: the approved run reads it once, then the final update clears it.
+            this.db
+              .prepare(
+                "UPDATE executions SET status = 'running', updated_at = ? WHERE id = ? AND status = 'pending_approval'",
+              )
+              .run(decision.at, current.executionId);
+          } else {
+            const next: ExecutionUpdate = { status: decision.to, ...(executionError ? { error: executionError } : {}) };
+            this.moveExecution(current.executionId, ["pending_approval"], next, decision.at);
+          }
+          return { ok: true, approval: current, events: this.insertEvents(events) };
+        })
+        .immediate(),
+    );
+  }
+
+  appendEvents(events: readonly AuditEventInput[]) {
+    return this.guard("appendEvents", () => this.db.transaction(() => this.insertEvents(events)).immediate());
+  }
+
+  /** Inside a transaction: numbers each event after the last of its execution and stores it. */
+  private insertEvents(inputs: readonly AuditEventInput[]): AuditEvent[] {
+    const last = this.db.prepare("SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_events WHERE execution_id = ?");
+    const insert = this.db.prepare(
+      "INSERT INTO audit_events (execution_id, seq, type, time, event) VALUES (?, ?, ?, ?, ?)",
+    );
+    return inputs.map((input) => {
+      const { seq } = last.get(input.executionId) as { seq: number };
+      const event = buildEvent(input, seq + 1);
+      insert.run(input.executionId, event.seq, input.type, input.time, JSON.stringify(event));
+      return event;
+    });
+  }
+
+  listEvents(executionId: string, afterSeq = 0) {
+    return this.guard("listEvents", () =>
+      (
+        this.db
+          .prepare("SELECT event FROM audit_events WHERE execution_id = ? AND seq > ? ORDER BY seq")
+          .all(executionId, afterSeq) as Array<{ event: string }>
+      ).map((row) => JSON.parse(row.event) as AuditEvent),
+    );
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Creates `path` empty with mode 0600 (an empty file is an empty database), or tightens an existing one. */
+function privateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  }
+}
+
+function sameDefinition(current: ToolVersionRecord, next: NewToolVersion): boolean {
+  const fields = (t: NewToolVersion) =>
+    canonicalJson({
+      language: t.language,
+      code: t.code,
+      description: t.description,
+      inputSchema: t.inputSchema,
+      policy: t.policy,
+      mocks: t.mocks,
+    });
+  return fields(current) === fields(next);
+}

@@ -1,0 +1,169 @@
+/**
+ * The control-plane store: tools and their versions, execution records, approvals and the audit
+ * timeline. One interface, so an embedded SQLite file (the default) and a later Postgres or Redis
+ * implementation are interchangeable. Every method is async for that reason.
+ *
+ * Operations that must be atomic (creating a tool version, deciding an approval) are single methods
+ * here, so each implementation can make them atomic in its own way (a transaction, a conditional
+ * UPDATE). Writes that record steps of an execution take the audit events of those steps and commit
+ * them together with the change (one durable commit, not one per event), returning them numbered. A store that cannot be read or written rejects with ServiceError STORE_UNAVAILABLE;
+ * callers never run code without the record they need (fail closed).
+ */
+import type { AuditEvent, AuditEventInput } from "../audit/event.js";
+
+export type Millis = number;
+
+export interface ToolDefinitionFields {
+  readonly description: string;
+  readonly inputSchema?: unknown;
+  /** The validated policy as JSON (see src/policy/schema.ts). */
+  readonly policy: unknown;
+  readonly mocks?: unknown;
+}
+
+export interface NewToolVersion extends ToolDefinitionFields {
+  readonly name: string;
+  readonly language: string;
+  readonly code: string;
+  readonly codeHash: string;
+  readonly createdBy: string;
+}
+
+export interface ToolVersionRecord extends NewToolVersion {
+  readonly version: number;
+  readonly createdAt: Millis;
+}
+
+export const EXECUTION_STATUSES = ["pending_approval", "running", "completed", "denied", "expired"] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(["completed", "denied", "expired"]);
+
+export interface RecordError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ExecutionRecord {
+  readonly id: string;
+  /** Name of the key that asked; it alone (or an admin) may read the record. */
+  readonly owner: string;
+  readonly status: ExecutionStatus;
+  readonly kind: "adhoc" | "tool";
+  readonly toolName?: string;
+  readonly toolVersion?: number;
+  readonly dryRun: boolean;
+  readonly requestId: string;
+  readonly createdAt: Millis;
+  readonly updatedAt: Millis;
+  /** What to run once approved; kept only while the execution waits for approval. */
+  readonly subject?: unknown;
+  /** The response body, once finished. */
+  readonly result?: unknown;
+  /** Why the execution ended without a result (denied, expired, refused). */
+  readonly error?: RecordError;
+}
+
+export type NewExecution = Omit<ExecutionRecord, "updatedAt" | "subject" | "result">;
+
+export interface ExecutionUpdate {
+  readonly status: ExecutionStatus;
+  readonly result?: unknown;
+  readonly error?: RecordError;
+}
+
+export const APPROVAL_STATUSES = ["pending", "approved", "denied", "expired"] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+export interface ApprovalRecord {
+  readonly id: string;
+  readonly executionId: string;
+  readonly status: ApprovalStatus;
+  readonly requestedBy: string;
+  readonly toolName?: string;
+  readonly toolVersion?: number;
+  readonly codeHash: string;
+  readonly inputHash: string;
+  /** Why the policy asked for a human. */
+  readonly reason: string;
+  readonly createdAt: Millis;
+  readonly expiresAt: Millis;
+  readonly decidedBy?: string;
+  readonly decidedAt?: Millis;
+  readonly decisionReason?: string;
+}
+
+export type NewApproval = Omit<ApprovalRecord, "status" | "decidedBy" | "decidedAt" | "decisionReason">;
+
+export interface ApprovalDecision {
+  readonly to: Exclude<ApprovalStatus, "pending">;
+  readonly by: string;
+  readonly reason: string;
+  readonly at: Millis;
+}
+
+export type DecideResult =
+  | { readonly ok: true; readonly approval: ApprovalRecord; readonly events: AuditEvent[] }
+  /** Someone else decided first, or the approval expired: `current` is what is stored now. */
+  | { readonly ok: false; readonly current: ApprovalRecord | undefined };
+
+export interface ControlStore {
+  /**
+   * Stores a tool definition. When it equals the current version nothing changes (`created: false`);
+   * otherwise a new version (current + 1, or 1) is created atomically and becomes current.
+   */
+  putTool(
+    tool: NewToolVersion,
+    now: Millis,
+  ): Promise<{ readonly record: ToolVersionRecord; readonly created: boolean }>;
+  /** The current version (undefined when deleted or never registered), or a given version. */
+  getTool(name: string, version?: number): Promise<ToolVersionRecord | undefined>;
+  listTools(): Promise<ToolVersionRecord[]>;
+  /** Marks the tool deleted; its versions stay for the records that ran them. False when absent. */
+  deleteTool(name: string, now: Millis): Promise<boolean>;
+
+  createExecution(execution: NewExecution, events?: readonly AuditEventInput[]): Promise<AuditEvent[]>;
+  getExecution(id: string): Promise<ExecutionRecord | undefined>;
+  /**
+   * Compare-and-set: applies `update` (and appends `events`) only when the status is one of `from`;
+   * clears the subject. Undefined when the status did not match (nothing was written).
+   */
+  updateExecution(
+    id: string,
+    from: readonly ExecutionStatus[],
+    update: ExecutionUpdate,
+    now: Millis,
+    events?: readonly AuditEventInput[],
+  ): Promise<AuditEvent[] | undefined>;
+  /** Executions left `running` (for example by a crash); used at startup. */
+  listExecutions(status: ExecutionStatus): Promise<ExecutionRecord[]>;
+
+  /** Atomically: the approval is created and the execution becomes pending_approval with its subject. */
+  requestApproval(
+    approval: NewApproval,
+    subject: unknown,
+    now: Millis,
+    events?: readonly AuditEventInput[],
+  ): Promise<AuditEvent[]>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  getApprovalForExecution(executionId: string): Promise<ApprovalRecord | undefined>;
+  listApprovals(filter: { readonly status?: ApprovalStatus; readonly limit: number }): Promise<ApprovalRecord[]>;
+  /** Pending approvals whose expiry is at or before `now`. */
+  listOverdueApprovals(now: Millis): Promise<ApprovalRecord[]>;
+  /**
+   * Compare-and-set from `pending`, single use and race-safe: of any number of concurrent calls for
+   * one approval exactly one succeeds. `approved` also requires `expiresAt > at`. The execution moves
+   * with it in the same step: approved -> running, denied -> denied, expired -> expired.
+   */
+  decideApproval(
+    id: string,
+    decision: ApprovalDecision,
+    executionError?: RecordError,
+    events?: readonly AuditEventInput[],
+  ): Promise<DecideResult>;
+
+  /** Appends to the timelines in one commit, assigning each execution's next sequence numbers. */
+  appendEvents(events: readonly AuditEventInput[]): Promise<AuditEvent[]>;
+  listEvents(executionId: string, afterSeq?: number): Promise<AuditEvent[]>;
+
+  close(): void;
+}

@@ -1,0 +1,105 @@
+/**
+ * Tool definitions: `PUT /v1/tools/{name}` takes `{ language, code, description, inputSchema?, policy,
+ * mocks? }`; `POST /v1/tools/{name}/invoke` takes `{ input, dryRun? }`. Mocks answer the tool's
+ * egress in a dry run; each must target something the policy's egress allowlist allows.
+ */
+import { z } from "zod";
+import { type EgressRule, HTTP_METHODS, policySchema } from "../policy/schema.js";
+import { LANGUAGES } from "../sandbox/types.js";
+
+export const TOOL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export const MAX_TOOL_CODE_BYTES = 1024 * 1024;
+export const MAX_MOCKS = 100;
+
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return url.protocol === "https:" || url.protocol === "http:";
+      } catch {
+        return false;
+      }
+    },
+    { message: "must be an http(s) URL" },
+  );
+
+export const mockSchema = z
+  .object({
+    method: z.enum(HTTP_METHODS).default("GET"),
+    url: httpUrl,
+    response: z
+      .object({
+        status: z.number().int().min(100).max(599).default(200),
+        headers: z.record(z.string(), z.string()).default({}),
+        body: z
+          .string()
+          .max(1024 * 1024)
+          .default(""),
+      })
+      .strict()
+      .default({ status: 200, headers: {}, body: "" }),
+  })
+  .strict();
+
+export type ToolMock = z.infer<typeof mockSchema>;
+
+export const toolDefinitionSchema = z
+  .object({
+    language: z.enum(LANGUAGES),
+    code: z
+      .string()
+      .min(1)
+      .refine((code) => Buffer.byteLength(code) <= MAX_TOOL_CODE_BYTES, { message: "at most 1 MiB of code" }),
+    description: z.string().max(4096).default(""),
+    inputSchema: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("JSON Schema the input must satisfy; checked before anything runs."),
+    policy: policySchema,
+    mocks: z.array(mockSchema).max(MAX_MOCKS).optional(),
+  })
+  .strict()
+  .superRefine((tool, ctx) => {
+    tool.mocks?.forEach((mock, i) => {
+      if (!tool.policy.network.egress.some((rule) => egressAllows(rule, mock.method, mock.url))) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["mocks", i, "url"],
+          message: "the policy's egress allowlist does not allow this method and URL",
+        });
+      }
+    });
+  });
+
+export type ToolDefinition = z.infer<typeof toolDefinitionSchema>;
+
+export const invokeRequestSchema = z
+  .object({
+    input: z
+      .unknown()
+      .optional()
+      .describe("Any JSON value; the guest reads it on stdin and from /workspace/input.json."),
+    dryRun: z.boolean().default(false).describe("Run with zero side effects and return the manifest of effects."),
+  })
+  .strict();
+
+export type InvokeRequest = z.infer<typeof invokeRequestSchema>;
+
+/** Whether an egress rule allows `method` on `url` (host match, `*.` suffix match, or URL prefix). */
+export function egressAllows(rule: EgressRule, method: string, url: string): boolean {
+  if (!rule.methods.includes(method as (typeof HTTP_METHODS)[number])) return false;
+  if (rule.urlPrefix !== undefined) return url.startsWith(rule.urlPrefix);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  const host = rule.host ?? "";
+  const target = host.includes(":") ? parsed.host : parsed.hostname;
+  if (host.startsWith("*.")) return target.endsWith(host.slice(1)) && target.length > host.length - 1;
+  return target === host;
+}
