@@ -3,9 +3,9 @@
  * run with no key configured, the generated API key is printed here, once, to stderr.
  */
 import { KeysFileError } from "./auth/keys-file.js";
-import { SecretsFileError } from "./secrets/vault.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
+import { SecretsFileError } from "./secrets/vault.js";
 import { type RunningServer, startServer } from "./server.js";
 
 function printGeneratedKey(generated: NonNullable<RunningServer["generatedKey"]>): void {

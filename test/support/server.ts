@@ -36,7 +36,8 @@ export async function startTestServer(
   };
   if (!argv.includes("--no-auth")) defaults.SANDBOX_API_KEY = TEST_API_KEY;
   // Each server gets its own data directory (store, first-run key) unless the test shares one on purpose.
-  const ownDataDir = env.SANDBOX_DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), "inline-sandbox-test-")) : undefined;
+  const ownDataDir =
+    env.SANDBOX_DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), "inline-sandbox-test-")) : undefined;
   if (ownDataDir) defaults.SANDBOX_DATA_DIR = ownDataDir;
   const config: Config = loadConfig({ ...defaults, ...env }, argv);
   const logs: Array<Record<string, unknown>> = [];
