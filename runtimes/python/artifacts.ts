@@ -1,7 +1,8 @@
 /**
  * Where the committed CPython-for-WASI artifacts live (built by runtimes/python/build.sh).
  */
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { projectFile } from "../../wasm/host/project-file.js";
 
 export const PYTHON_ARTIFACTS = Object.freeze({
   /** The reactor module (exports _initialize, pyreactor_init, pyreactor_run, pyreactor_alloc/free). */
@@ -13,8 +14,7 @@ export const PYTHON_ARTIFACTS = Object.freeze({
 /** Must match the module search path compiled into reactor.c. */
 export const STDLIB_ZIP_GUEST_PATH = "/usr/local/lib/python311.zip";
 
-const ARTIFACT_DIR = new URL("../../wasm/python/", import.meta.url);
-
+/** Found from the source tree and from its compiled copy under dist/ alike. */
 export function pythonArtifactPath(name: string): string {
-  return fileURLToPath(new URL(name, ARTIFACT_DIR));
+  return join(projectFile("wasm/python/SHA256SUMS", import.meta.url), "..", name);
 }
