@@ -5,7 +5,7 @@
 export const DECISIONS = ["allow", "deny", "prompt"] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-export type Capability = "policy" | "limits" | "secrets" | "approval";
+export type Capability = "policy" | "limits" | "secrets" | "approval" | "network";
 
 export interface CapabilityDecision {
   readonly decision: Decision;

@@ -4,6 +4,8 @@
  * egress in a dry run; each must target something the policy's egress allowlist allows.
  */
 import { z } from "zod";
+import { compileRule, ruleMatches } from "../egress/match.js";
+import { parseEgressUrl } from "../egress/url.js";
 import { type EgressRule, HTTP_METHODS, policySchema } from "../policy/schema.js";
 import { LANGUAGES } from "../sandbox/types.js";
 
@@ -88,18 +90,13 @@ export const invokeRequestSchema = z
 
 export type InvokeRequest = z.infer<typeof invokeRequestSchema>;
 
-/** Whether an egress rule allows `method` on `url` (host match, `*.` suffix match, or URL prefix). */
+/**
+ * Whether an egress rule allows `method` on `url`, by the same matcher egress enforcement uses:
+ * parsed URLs, prefixes on a path-segment boundary (`https://api.example.com` never matches
+ * `https://api.example.com.evil.net/`), IP literals compared as addresses.
+ */
 export function egressAllows(rule: EgressRule, method: string, url: string): boolean {
-  if (!rule.methods.includes(method as (typeof HTTP_METHODS)[number])) return false;
-  if (rule.urlPrefix !== undefined) return url.startsWith(rule.urlPrefix);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  const host = rule.host ?? "";
-  const target = host.includes(":") ? parsed.host : parsed.hostname;
-  if (host.startsWith("*.")) return target.endsWith(host.slice(1)) && target.length > host.length - 1;
-  return target === host;
+  const compiled = compileRule({ ...rule, methods: [...rule.methods] }, 0);
+  const parsed = parseEgressUrl(url);
+  return compiled.ok && parsed.ok && ruleMatches(compiled.rule, parsed.target, method);
 }
