@@ -2,7 +2,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts", "runtimes/**/*.test.ts", "wasm/host/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "src/**/*.test.ts",
+      "runtimes/**/*.test.ts",
+      "wasm/host/**/*.test.ts",
+      "test/**/*.test.ts",
+      "benchmarks/**/*.test.ts",
+    ],
     exclude: ["node_modules/**", "dist/**", ".scratch/**"],
     // Each test file runs in its own process: security suites never share a host realm.
     pool: "forks",

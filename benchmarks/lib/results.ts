@@ -1,0 +1,150 @@
+/** The JSON written to benchmarks/results/latest.json (version 1). Every time is in milliseconds. */
+import type { Language } from "../../src/sandbox/types.js";
+import type { LatencySummary } from "./stats.js";
+
+/** A measurement that could not be taken, and why. */
+export interface Unavailable {
+  readonly unavailable: string;
+}
+
+export type Maybe<T> = T | Unavailable;
+
+export function isUnavailable<T extends object>(value: Maybe<T> | undefined): value is Unavailable {
+  return value !== undefined && "unavailable" in value;
+}
+
+export function unavailable(reason: unknown): Unavailable {
+  return { unavailable: reason instanceof Error ? reason.message : String(reason) };
+}
+
+export type PerLanguage<T> = Partial<Record<Language, Maybe<T>>>;
+
+export interface ColdStartRun {
+  /** Spawn to the first 200 from /readyz. */
+  readonly readyMs: number;
+  /** Spawn to the first successful execution of the language (readiness wait included). */
+  readonly firstResultMs: number;
+  /** The first execution's own round trip. */
+  readonly firstExecutionMs: number;
+  /** VmRSS of the server right after the first result. */
+  readonly rssBytes: number;
+}
+
+export interface ColdStart {
+  readonly runs: readonly ColdStartRun[];
+  /** Median over runs. */
+  readonly firstResultMs: number;
+  readonly readyMs: number;
+}
+
+export interface SampledLatency extends LatencySummary {
+  /** Executions that failed or printed something else (excluded from the samples). */
+  readonly failures: number;
+  /** HTTP only: p50 of the `durationMs` the server reported (time inside WasmSandbox.execute, queueing included). */
+  readonly sandboxP50Ms?: number;
+}
+
+export interface ThroughputCell {
+  readonly concurrency: number;
+  readonly executions: number;
+  readonly failures: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  readonly latency?: LatencySummary;
+  /** First failure seen, for diagnosis. */
+  readonly firstFailure?: string;
+}
+
+export interface RssProbe {
+  readonly languages: readonly string[];
+  readonly workers: number;
+  readonly rssBytes: number;
+}
+
+export interface RssPerLanguage {
+  /** (RSS with N workers - RSS with 1 worker) / (N - 1), only this language loaded. */
+  readonly perWorkerBytes: number;
+  /** perWorkerBytes minus the same figure with no language loaded (the bare worker thread). */
+  readonly perPooledInstanceBytes: number;
+}
+
+export interface RssResult {
+  readonly method: string;
+  readonly workers: number;
+  readonly bareWorkerBytes: Maybe<{ readonly bytes: number }>;
+  readonly perLanguage: PerLanguage<RssPerLanguage>;
+  readonly probes: readonly RssProbe[];
+  /** The server's VmRSS when idle after the warm and throughput runs. */
+  readonly serverIdleRssBytes?: number;
+  readonly serverWorkers?: number;
+}
+
+export interface NaiveRubyWasm {
+  readonly compileMs: number;
+  /** Instantiate + init (DefaultRubyVM) of a fresh VM, module already compiled. */
+  readonly init: LatencySummary;
+  /** init plus vm.eval of the first program. */
+  readonly initAndRun: LatencySummary;
+  readonly packageVersion: string;
+}
+
+export interface NaivePyodide {
+  /** loadPyodide() in a fresh process, per run. */
+  readonly loadMs: readonly number[];
+  readonly firstRunMs: readonly number[];
+  readonly medianLoadMs: number;
+  readonly version: string;
+}
+
+export interface Baselines {
+  readonly native: PerLanguage<SampledLatency & { readonly command: string }>;
+  readonly processSandbox: PerLanguage<SampledLatency>;
+  readonly naiveRubyWasm?: Maybe<NaiveRubyWasm>;
+  readonly naivePyodide?: Maybe<NaivePyodide>;
+}
+
+export interface TargetCheck {
+  readonly id: string;
+  readonly description: string;
+  /** Human-readable goal, e.g. "<= 3 ms". */
+  readonly goal: string;
+  /** Human-readable measurement. */
+  readonly measured: string;
+  /** null when the measurement is unavailable. */
+  readonly met: boolean | null;
+  /** "met" / "missed by ..." / "not measured: ...". */
+  readonly verdict: string;
+}
+
+export interface Machine {
+  readonly node: string;
+  readonly platform: string;
+  readonly kernel: string;
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly memoryBytes: number;
+  readonly loadAverageStart: readonly number[];
+  readonly loadAverageEnd?: readonly number[];
+}
+
+export interface BenchResults {
+  readonly version: 1;
+  readonly generatedAt: string;
+  readonly durationMs?: number;
+  readonly git: { readonly commit: string; readonly dirty: boolean };
+  readonly machine: Machine;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly serverLanguages?: Readonly<Record<string, string>>;
+  readonly coldStart?: PerLanguage<ColdStart>;
+  readonly warm?: {
+    readonly http: PerLanguage<SampledLatency>;
+    readonly inProcess: PerLanguage<SampledLatency>;
+    readonly inProcessGapped?: PerLanguage<SampledLatency & { readonly gapMs: number }>;
+  };
+  readonly throughput?: PerLanguage<{ readonly cells: readonly ThroughputCell[] }>;
+  /** The same closed loop against WasmSandbox.execute in-process (no HTTP). */
+  readonly throughputInProcess?: PerLanguage<{ readonly cells: readonly ThroughputCell[] }>;
+  readonly rss?: Maybe<RssResult>;
+  readonly baselines?: Baselines;
+  readonly targets: readonly TargetCheck[];
+}

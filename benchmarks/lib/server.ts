@@ -1,0 +1,188 @@
+/**
+ * Spawns the real server (`node dist/src/main.js`) on a free loopback port with a temp data dir and
+ * a random API key, waits for /readyz, and talks to it over keep-alive HTTP (Node's fetch).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Language } from "../../src/sandbox/types.js";
+import { readRssBytes } from "./proc.js";
+import { EXPECTED_STDOUT, PRINT_ONE } from "./programs.js";
+import { since } from "./stats.js";
+
+export interface ServerOptions {
+  readonly mainScript: string;
+  readonly workers?: number;
+  readonly logLevel: string;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface HttpExecution {
+  readonly ok: boolean;
+  readonly ms: number;
+  /** Why it is not ok, for diagnosis. */
+  readonly failure?: string;
+  /** The `durationMs` the server reported for the execution. */
+  readonly innerMs?: number;
+}
+
+export class SpawnedServer {
+  private exited = false;
+
+  private constructor(
+    readonly url: string,
+    private readonly key: string,
+    private readonly child: ChildProcess,
+    private readonly dataDir: string,
+    readonly logPath: string,
+  ) {
+    child.once("exit", () => {
+      this.exited = true;
+    });
+  }
+
+  /**
+   * Starts the server and resolves once /readyz answers 200; `readyMs` is measured from just before
+   * the spawn, so it includes Node's own start.
+   */
+  static async start(options: ServerOptions): Promise<{ server: SpawnedServer; readyMs: number; started: number }> {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), "inline-sandbox-bench-"));
+    const logPath = join(dataDir, "server.log");
+    const log = openSync(logPath, "a");
+    const key = randomBytes(24).toString("base64url");
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      HOME: dataDir,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      SANDBOX_DATA_DIR: dataDir,
+      SANDBOX_API_KEY: key,
+      SANDBOX_LOG_LEVEL: options.logLevel,
+      // Lifted so the per-key guards do not throttle the benchmark's own single key.
+      SANDBOX_RATE_LIMIT_REQUESTS: "1000000",
+      SANDBOX_RATE_LIMIT_WINDOW_MS: "1000",
+      SANDBOX_MAX_CONCURRENT_PER_KEY: "1024",
+      SANDBOX_MAX_QUEUED_PER_KEY: "4096",
+      SANDBOX_MAX_QUEUE: "4096",
+      ...(options.workers === undefined ? {} : { SANDBOX_WORKERS: String(options.workers) }),
+    };
+    const started = performance.now();
+    const child = spawn(process.execPath, [options.mainScript], {
+      cwd: dataDir,
+      env,
+      stdio: ["ignore", log, log],
+    });
+    closeSync(log);
+    const server = new SpawnedServer(`http://127.0.0.1:${port}`, key, child, dataDir, logPath);
+    try {
+      await server.waitReady(options.readyTimeoutMs ?? 120_000);
+    } catch (error) {
+      await server.stop({ keepLog: true });
+      throw error;
+    }
+    return { server, readyMs: since(started), started };
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error("server has no pid");
+    return this.child.pid;
+  }
+
+  rssBytes(): number {
+    return readRssBytes(this.pid);
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited) throw new Error(`server exited before it was ready: ${this.logTail()}`);
+      try {
+        const response = await fetch(`${this.url}/readyz`);
+        await response.arrayBuffer();
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`server not ready after ${timeoutMs} ms: ${this.logTail()}`);
+  }
+
+  /** The wasm languages the server loaded, and why the others are unavailable. */
+  async wasmLanguages(): Promise<{ available: Map<Language, string>; unavailable: Map<Language, string> }> {
+    const response = await fetch(`${this.url}/v1/runtimes`, { headers: { authorization: `Bearer ${this.key}` } });
+    const body = (await response.json()) as {
+      sandboxes?: Array<{
+        kind: string;
+        languages: Array<{ language: Language; runtime: { name: string; version: string } }>;
+        unavailableLanguages?: Array<{ language: Language; reason: string }>;
+      }>;
+    };
+    const wasm = body.sandboxes?.find((s) => s.kind === "wasm");
+    const available = new Map<Language, string>();
+    const unavailableLanguages = new Map<Language, string>();
+    for (const l of wasm?.languages ?? []) available.set(l.language, `${l.runtime.name} ${l.runtime.version}`);
+    for (const l of wasm?.unavailableLanguages ?? []) unavailableLanguages.set(l.language, l.reason);
+    return { available, unavailable: unavailableLanguages };
+  }
+
+  /** Runs the language's print(1) program on the wasm sandbox; ok only if it printed exactly "1\n". */
+  async printOne(language: Language): Promise<HttpExecution> {
+    const body = JSON.stringify({ language, code: PRINT_ONE[language], sandbox: "wasm" });
+    const started = performance.now();
+    let status = 0;
+    let result: { exitCode?: unknown; stdout?: unknown; durationMs?: unknown };
+    try {
+      const response = await fetch(`${this.url}/v1/execute`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.key}`, "content-type": "application/json" },
+        body,
+      });
+      status = response.status;
+      result = (await response.json()) as typeof result;
+    } catch (error) {
+      return { ok: false, ms: since(started), failure: error instanceof Error ? error.message : String(error) };
+    }
+    const ms = since(started);
+    if (status === 200 && result.exitCode === 0 && result.stdout === EXPECTED_STDOUT) {
+      return typeof result.durationMs === "number" ? { ok: true, ms, innerMs: result.durationMs } : { ok: true, ms };
+    }
+    return { ok: false, ms, failure: `HTTP ${status} ${JSON.stringify(result).slice(0, 300)}` };
+  }
+
+  logTail(bytes = 2_000): string {
+    try {
+      const text = readFileSync(this.logPath, "utf8");
+      return text.slice(-bytes);
+    } catch {
+      return "(no log)";
+    }
+  }
+
+  async stop(options: { keepLog?: boolean } = {}): Promise<void> {
+    if (!this.exited) {
+      const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (!options.keepLog) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      probe.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
+    });
+  });
+}

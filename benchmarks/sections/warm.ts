@@ -1,0 +1,123 @@
+/**
+ * Warm start: sequential print(1)-class executions per language, each in a fresh instance, timed
+ * end to end by the client. Over HTTP against the spawned server (keep-alive fetch, auth and the
+ * whole request pipeline included), and in-process through WasmSandbox.execute (the worker pool
+ * only), back-to-back and with a pause between runs.
+ */
+import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
+import type { Language } from "../../src/sandbox/types.js";
+import { type BenchConfig, wants } from "../lib/config.js";
+import type { Dist } from "../lib/dist.js";
+import { EXPECTED_STDOUT, printOneRequest } from "../lib/programs.js";
+import type { Progress } from "../lib/progress.js";
+import {
+  isUnavailable,
+  type Maybe,
+  type PerLanguage,
+  type SampledLatency,
+  type ThroughputCell,
+  unavailable,
+} from "../lib/results.js";
+import { type Attempt, sampleSequential } from "../lib/sampling.js";
+import type { SpawnedServer } from "../lib/server.js";
+import { since } from "../lib/stats.js";
+import { measureThroughputCells } from "./throughput.js";
+
+function describe(result: Maybe<SampledLatency>): string {
+  return isUnavailable(result)
+    ? `unavailable (${result.unavailable})`
+    : `p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms (n=${result.n})`;
+}
+
+export async function measureWarmHttp(server: SpawnedServer, config: BenchConfig, progress: Progress) {
+  const results: PerLanguage<SampledLatency> = {};
+  for (const language of config.languages) {
+    const result = await sampleSequential(() => server.printOne(language), {
+      ...config,
+      maxSeconds: config.warmMaxSeconds,
+    });
+    progress(`warm HTTP ${language}: ${describe(result)}`);
+    results[language] = result;
+  }
+  return results;
+}
+
+type WasmSandbox = Awaited<ReturnType<Dist["wasmSandbox"]["WasmSandbox"]["create"]>>;
+
+async function inProcessAttempt(sandbox: WasmSandbox, language: Language): Promise<Attempt> {
+  const started = performance.now();
+  try {
+    const result = await sandbox.execute(printOneRequest(language), { limits: DEFAULT_LIMITS });
+    const ms = since(started);
+    if (result.exitCode === 0 && result.stdout === EXPECTED_STDOUT) return { ok: true, ms };
+    return { ok: false, ms, failure: JSON.stringify({ ...result, files: undefined }).slice(0, 300) };
+  } catch (error) {
+    return { ok: false, ms: since(started), failure: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Warm in-process series, and (with the throughput section) in-process throughput on the same pool. */
+export async function measureWarmInProcess(dist: Dist, config: BenchConfig, progress: Progress) {
+  const wantsWarm = wants(config, "warm");
+  const wantsThroughput = wants(config, "throughput");
+  const backToBack: PerLanguage<SampledLatency> = {};
+  const gapped: PerLanguage<SampledLatency & { gapMs: number }> = {};
+  const throughput: PerLanguage<{ cells: ThroughputCell[] }> = {};
+  const sandbox = await dist.wasmSandbox.WasmSandbox.create({
+    logger: dist.logger.silentLogger(),
+    ...(config.workers === undefined ? {} : { workers: config.workers }),
+  });
+  try {
+    const loaded = new Set(sandbox.languages().map((l) => l.language));
+    for (const language of config.languages) {
+      if (!loaded.has(language)) {
+        const reason = sandbox.unavailable.find((u) => u.language === language)?.reason ?? "not loaded";
+        backToBack[language] = unavailable(`not loaded in-process: ${reason}`);
+        throughput[language] = backToBack[language];
+        progress(`in-process ${language}: unavailable (${reason})`);
+        continue;
+      }
+      if (wantsWarm) await warmSeries(sandbox, language, config, progress, backToBack, gapped);
+      if (wantsThroughput) {
+        throughput[language] = {
+          cells: await measureThroughputCells(
+            () => inProcessAttempt(sandbox, language),
+            config,
+            (c) => {
+              progress(`throughput in-process ${language} x${c.concurrency}: ${c.perSecond}/s (${c.failures} failed)`);
+            },
+          ),
+        };
+      }
+    }
+  } finally {
+    await sandbox[Symbol.asyncDispose]();
+  }
+  return { backToBack, gapped, throughput };
+}
+
+async function warmSeries(
+  sandbox: WasmSandbox,
+  language: Language,
+  config: BenchConfig,
+  progress: Progress,
+  backToBack: PerLanguage<SampledLatency>,
+  gapped: PerLanguage<SampledLatency & { gapMs: number }>,
+): Promise<void> {
+  const result = await sampleSequential(() => inProcessAttempt(sandbox, language), {
+    ...config,
+    maxSeconds: config.warmMaxSeconds,
+  });
+  backToBack[language] = result;
+  progress(`warm in-process ${language} back-to-back: ${describe(result)}`);
+  if (config.gapMs > 0) {
+    const paused = await sampleSequential(() => inProcessAttempt(sandbox, language), {
+      warmup: 0,
+      samples: config.samples,
+      gapMs: config.gapMs,
+      maxSeconds: config.warmMaxSeconds,
+    });
+    gapped[language] = isUnavailable(paused) ? paused : { ...paused, gapMs: config.gapMs };
+    progress(`warm in-process ${language} with ${config.gapMs} ms gaps: ${describe(paused)}`);
+  }
+}
