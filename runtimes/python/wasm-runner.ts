@@ -14,7 +14,8 @@
  * - any other trap (stack exhaustion, abort from a fatal interpreter error) -> SANDBOX_FAULT;
  * - pyreactor_run < 0 (the request could not be applied) is a host fault and is thrown.
  */
-import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+
+import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import {
   type ExecutionOutcome,
   type ExecutionRequest,
@@ -23,10 +24,10 @@ import {
   type WorkspaceFile,
 } from "../../src/sandbox/types.js";
 import type { RunContext, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
-import { SparePool } from "../../src/sandbox/wasm/spare-pool.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
-import { type FreshInstance, prepareRestored, restoredPages } from "../../wasm/host/snapshot-module.js";
+import { restoredPages } from "../../wasm/host/snapshot-module.js";
 import { isWasiExit } from "../../wasm/host/wasi-host.js";
+import { restoredSpares } from "../restored-spares.js";
 import { encodeRunRequest, MEMORY_ERROR_FLAG, PythonGuest } from "./guest.js";
 import { createPythonHost } from "./instance.js";
 import type { PythonAssets } from "./wasm.js";
@@ -59,13 +60,7 @@ export interface PythonRunnerOptions {
 }
 
 export async function createPythonRunner(assets: PythonAssets, options: PythonRunnerOptions = {}): Promise<Runner> {
-  const spares = new SparePool<FreshInstance>({
-    prepare: async (limitBytes) => prepareRestored(assets, limitBytes),
-    capacity: options.spares ?? 1,
-  });
-  if (restoredPages(assets) * WASM_PAGE_BYTES <= DEFAULT_LIMITS.memoryLimitBytes) {
-    await spares.prime(DEFAULT_LIMITS.memoryLimitBytes);
-  }
+  const spares = await restoredSpares(assets, options.spares ?? 1);
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
       const limitBytes = context.limits.memoryLimitBytes;

@@ -11,19 +11,15 @@
  * - GuestLimitError from a host import (output, filesystem, deadline, JS bridge) -> its code, exitCode null;
  * - any other trap (stack exhaustion, `unreachable` from a Ruby [BUG]) -> SANDBOX_FAULT, exitCode null.
  */
-import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+
+import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { ExecutionOutcome, ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
 import type { RunContext, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
-import { SparePool } from "../../src/sandbox/wasm/spare-pool.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
-import {
-  type FreshInstance,
-  prepareRestored,
-  type RestoreTarget,
-  restoredPages,
-} from "../../wasm/host/snapshot-module.js";
+import { type RestoreTarget, restoredPages } from "../../wasm/host/snapshot-module.js";
 import { createWasiHost, isWasiExit } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
+import { restoredSpares } from "../restored-spares.js";
 import { BOOTSTRAP_FAILED_STATUS, bootstrapCall, MEMORY_EXHAUSTED_STATUS } from "./bootstrap.js";
 import { fixnumValue, RubyGuest, sealedRubyImports } from "./ruby-abi.js";
 import type { RubyAssets } from "./wasm.js";
@@ -55,13 +51,7 @@ export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOp
     ...assets,
     otherImports: sealedRubyImports(assets.module, assets.memoryImport),
   };
-  const spares = new SparePool<FreshInstance>({
-    prepare: async (limitBytes) => prepareRestored(target, limitBytes),
-    capacity: options.spares ?? 1,
-  });
-  if (restoredPages(target) * WASM_PAGE_BYTES <= DEFAULT_LIMITS.memoryLimitBytes) {
-    await spares.prime(DEFAULT_LIMITS.memoryLimitBytes);
-  }
+  const spares = await restoredSpares(target, options.spares ?? 1);
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
       const limitBytes = context.limits.memoryLimitBytes;
