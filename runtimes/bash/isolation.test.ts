@@ -4,10 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listenOnLoopback } from "../../test/support/loopback-listener.js";
 import { createHarness, type Harness, type HarnessResult } from "./runner-harness.js";
 
 const CANARY_ENV = "BASH_WASM_TEST_CANARY";
@@ -69,7 +69,7 @@ describe("no host access", () => {
   });
 
   it("cannot connect to the network through /dev/tcp or /dev/udp", async () => {
-    const server = await listen();
+    const server = await listenOnLoopback();
     try {
       const r = await harness.run(
         [
@@ -169,15 +169,3 @@ describe("fresh state every execution", () => {
     expect(everything(r)).not.toContain(canary);
   });
 });
-
-async function listen(): Promise<{ port: number; connections(): number; close(): void }> {
-  let count = 0;
-  const server: Server = createServer((socket) => {
-    count++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return { port: address.port, connections: () => count, close: () => server.close() };
-}

@@ -5,12 +5,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, type Limits } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest, ExecutionResult, Language, Sandbox } from "../../src/sandbox/types.js";
+import { listenOnLoopback } from "../support/loopback-listener.js";
 import { bash } from "./cases/bash.js";
 import { javascript } from "./cases/javascript.js";
 import { python } from "./cases/python.js";
@@ -201,7 +201,7 @@ export function runConformance(options: ConformanceOptions): void {
         });
 
         test("network", async () => {
-          const server = await listen();
+          const server = await listenOnLoopback();
           try {
             const result = await run(language, cases.connect(server.port));
             await new Promise((resolve) => setTimeout(resolve, 200));
@@ -214,16 +214,4 @@ export function runConformance(options: ConformanceOptions): void {
       });
     }
   });
-}
-
-async function listen(): Promise<{ port: number; connections(): number; close(): void }> {
-  let count = 0;
-  const server: Server = createServer((socket) => {
-    count++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return { port: address.port, connections: () => count, close: () => server.close() };
 }
