@@ -5,7 +5,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { SandboxRegistry } from "../../src/sandbox/registry.js";
 import type { ExecutionRequest, ExecutionResult } from "../../src/sandbox/types.js";
-import { type ControlPlane, createDataDir, eventTypes, startControlPlane, waitFor } from "./control-plane.js";
+import {
+  APPROVED_RUN_EVENTS,
+  type ControlPlane,
+  createDataDir,
+  eventTypes,
+  startControlPlane,
+  waitFor,
+} from "./control-plane.js";
 import { ScriptedSandbox } from "./scripted-sandbox.js";
 
 class CountingSandbox extends ScriptedSandbox {
@@ -111,15 +118,7 @@ describe("restart", () => {
     expect(approved.status).toBe(200);
     const record = await waitFor(after, "agent", pending.body.id ?? "");
     expect(record).toMatchObject({ status: "completed", result: { exitCode: 0 } });
-    expect(eventTypes(record)).toEqual([
-      "received",
-      "policy_decision",
-      "secret_scan",
-      "approval_requested",
-      "approval_approved",
-      "sandbox_started",
-      "completed",
-    ]);
+    expect(eventTypes(record)).toEqual([...APPROVED_RUN_EVENTS]);
     expect(first.runs).toBe(0);
     expect(second.runs).toBe(1);
   });

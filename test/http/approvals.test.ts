@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SandboxRegistry } from "../../src/sandbox/registry.js";
 import type { ExecutionRequest, ExecutionResult } from "../../src/sandbox/types.js";
-import { type ControlPlane, eventTypes, startControlPlane, waitFor } from "./control-plane.js";
+import { APPROVED_RUN_EVENTS, type ControlPlane, eventTypes, startControlPlane, waitFor } from "./control-plane.js";
 import { ScriptedSandbox } from "./scripted-sandbox.js";
 
 class CountingSandbox extends ScriptedSandbox {
@@ -82,15 +82,7 @@ describe("approvals", () => {
       status: "completed",
       result: { id, exitCode: 0, tool: { name: "deploy", version: 1 } },
     });
-    expect(eventTypes(done)).toEqual([
-      "received",
-      "policy_decision",
-      "secret_scan",
-      "approval_requested",
-      "approval_approved",
-      "sandbox_started",
-      "completed",
-    ]);
+    expect(eventTypes(done)).toEqual([...APPROVED_RUN_EVENTS]);
     expect(done.events?.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const approvedEvent = done.events?.find((e) => e.type === "approval_approved");
     expect(approvedEvent).toMatchObject({ by: "approver", reason: "change ticket 42" });

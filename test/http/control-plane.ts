@@ -137,6 +137,17 @@ export async function startControlPlane(
   };
 }
 
+/** The timeline of a run that waited for a human and was approved, in order. */
+export const APPROVED_RUN_EVENTS = [
+  "received",
+  "policy_decision",
+  "secret_scan",
+  "approval_requested",
+  "approval_approved",
+  "sandbox_started",
+  "completed",
+] as const;
+
 /** The event types of an execution's timeline, in order. */
 export function eventTypes(record: Body): string[] {
   return (record.events ?? []).map((e) => e.type);

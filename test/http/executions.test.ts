@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SandboxRegistry } from "../../src/sandbox/registry.js";
-import { type ControlPlane, eventTypes, KEYS, startControlPlane } from "./control-plane.js";
+import { APPROVED_RUN_EVENTS, type ControlPlane, eventTypes, KEYS, startControlPlane } from "./control-plane.js";
 import { ScriptedSandbox } from "./scripted-sandbox.js";
 
 const AWS_KEY = ["AKIA", "Q3EGT7XZ5MBN2WLP"].join("");
@@ -176,15 +176,7 @@ describe("waiting", () => {
           ?.slice(name.length + 2);
       return { event: field("event"), id: Number(field("id")), data: JSON.parse(field("data") ?? "{}") };
     });
-    expect(parsed.map((p) => p.event)).toEqual([
-      "received",
-      "policy_decision",
-      "secret_scan",
-      "approval_requested",
-      "approval_approved",
-      "sandbox_started",
-      "completed",
-    ]);
+    expect(parsed.map((p) => p.event)).toEqual([...APPROVED_RUN_EVENTS]);
     expect(parsed.map((p) => p.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (const p of parsed) expect(p.data).toMatchObject({ v: 1, seq: p.id, executionId: id, type: p.event });
 
