@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
 import { CappedSink, createHarness, type Harness } from "./runner-harness.js";
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 const MiB = 1024 * 1024;
 
@@ -160,6 +161,7 @@ describe("host faults", () => {
     stdout: new CappedSink(DEFAULT_LIMITS.maxOutputBytes),
     stderr: new CappedSink(DEFAULT_LIMITS.maxOutputBytes),
     cancelled,
+    http: () => NO_NETWORK_REPLY,
   });
   const request = {
     language: "bash" as const,

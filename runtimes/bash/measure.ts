@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
 import { BUILD_DIR, buildBashBundle } from "./bundle.js";
 import { CappedSink } from "./runner-harness.js";
 import { type BashRunner, createBashWasmRuntime } from "./wasm.js";
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 const RUNS = 50;
 
@@ -33,6 +34,7 @@ async function timeRuns(
         stdout: out,
         stderr: new CappedSink(DEFAULT_LIMITS.maxOutputBytes),
         cancelled: () => false,
+        http: () => NO_NETWORK_REPLY,
       },
     );
     if (outcome.error) throw new Error(`measurement run failed: ${outcome.error.code} ${outcome.error.message}`);

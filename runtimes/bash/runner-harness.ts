@@ -12,6 +12,7 @@ import type { OutputSink, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 import { buildBashBundle } from "./bundle.js";
 import { type BashRunner, type BashWasmOptions, createBashWasmRuntime } from "./wasm.js";
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 export class CappedSink implements OutputSink {
   private readonly chunks: Uint8Array[] = [];
@@ -82,6 +83,7 @@ export async function createHarness(options: Omit<BashWasmOptions, "buildDir"> =
           stdout,
           stderr,
           cancelled: () => cancelAfterMs !== undefined && Date.now() - started >= cancelAfterMs,
+          http: () => NO_NETWORK_REPLY,
         },
       );
       return {

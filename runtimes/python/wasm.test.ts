@@ -9,6 +9,7 @@ import type { OutputSink, Runner, RunOutcome } from "../../src/sandbox/wasm/runt
 import { python as cases } from "../../test/conformance/cases/python.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 import { pythonWasmRuntime } from "./wasm.js";
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 class CappedSink implements OutputSink {
   private readonly chunks: Uint8Array[] = [];
@@ -54,7 +55,7 @@ async function run(
   const started = performance.now();
   const outcome = await runner.run(
     { language: "python", code, stdin: "", args: [], env: {}, files: [], ...request },
-    { limits: all, deadline, stdout, stderr, cancelled: () => Date.now() >= deadline },
+    { limits: all, deadline, stdout, stderr, cancelled: () => Date.now() >= deadline, http: () => NO_NETWORK_REPLY },
   );
   return { ...outcome, stdout: stdout.text(), stderr: stderr.text(), ms: performance.now() - started };
 }

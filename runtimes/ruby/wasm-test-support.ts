@@ -5,6 +5,7 @@ import { DEFAULT_LIMITS, type Limits } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
 import type { OutputSink, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 export class CaptureSink implements OutputSink {
   private readonly chunks: Uint8Array[] = [];
@@ -63,6 +64,7 @@ export async function runRuby(runner: Runner, code: string, options: RunOptions 
     stdout,
     stderr,
     cancelled: () => Date.now() >= deadline,
+    http: () => NO_NETWORK_REPLY,
   });
   return { ...outcome, stdout: stdout.text(), stderr: stderr.text(), ms: performance.now() - started };
 }

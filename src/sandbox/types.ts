@@ -1,4 +1,5 @@
 import type { OutcomeCode } from "../errors.js";
+import type { EffectHandler } from "./host-call.js";
 import type { Limits } from "./limits.js";
 
 export const LANGUAGES = ["javascript", "ruby", "python", "bash"] as const;
@@ -56,6 +57,8 @@ export interface ExecutionResult {
 export interface ExecuteOptions {
   readonly limits: Limits;
   readonly signal?: AbortSignal;
+  /** Answers the guest's effects (HTTP); without it the guest has no network. */
+  readonly effects?: EffectHandler;
 }
 
 export interface SandboxLanguage {

@@ -2,6 +2,7 @@
  * Runs a WasmRuntime's runner in the test's own thread, with the same shared output sinks the worker
  * uses, so runtime unit tests exercise the real adapter without the worker pool.
  */
+import { type GuestHttpReply, type GuestHttpRequest, NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { DEFAULT_LIMITS, type Limits } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest, Language } from "../../src/sandbox/types.js";
 import type { Runner, RunOutcome, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
@@ -26,6 +27,8 @@ export async function runInProcess(
   runner: Runner,
   req: ExecutionRequest,
   limits: Partial<Limits> = {},
+  /** Answers the guest's HTTP calls (synchronously, as the worker does); default: no network. */
+  http: (request: GuestHttpRequest) => GuestHttpReply = () => NO_NETWORK_REPLY,
 ): Promise<InProcessResult> {
   const merged: Limits = { ...DEFAULT_LIMITS, ...limits };
   const out = allocateSharedOutput(merged.maxOutputBytes);
@@ -37,6 +40,7 @@ export async function runInProcess(
     stdout: new SharedOutputSink(out),
     stderr: new SharedOutputSink(err),
     cancelled: () => false,
+    http,
   });
   const stdout = readSharedOutput(out);
   const stderr = readSharedOutput(err);

@@ -1,4 +1,6 @@
 /** Messages between WasmSandbox's main thread and its worker threads. */
+import type { MessagePort } from "node:worker_threads";
+import type { GuestHttpReply, GuestHttpRequest } from "../host-call.js";
 import type { Limits } from "../limits.js";
 import type { ExecutionRequest, Language } from "../types.js";
 import type { RunOutcome, RuntimeAssets } from "./runtime.js";
@@ -6,6 +8,8 @@ import type { RunOutcome, RuntimeAssets } from "./runtime.js";
 export interface InitMessage {
   readonly type: "init";
   readonly assets: Partial<Record<Language, RuntimeAssets>>;
+  /** The worker's host-call channel (transferred): guest effects go out and answers come back here. */
+  readonly hostPort: MessagePort;
 }
 
 export interface RunMessage {
@@ -14,7 +18,7 @@ export interface RunMessage {
   readonly request: ExecutionRequest;
   readonly limits: Limits;
   readonly deadline: number;
-  /** Int32 flag: 1 once the host asks the guest to stop. */
+  /** Int32 words: [CONTROL_CANCEL] is 1 once the host asks the guest to stop; [CONTROL_REPLY] counts host-call answers. */
   readonly control: SharedArrayBuffer;
   readonly stdout: SharedArrayBuffer;
   readonly stderr: SharedArrayBuffer;
@@ -44,3 +48,23 @@ export interface FaultMessage {
 export type WorkerToMain = ReadyMessage | ResultMessage | FaultMessage;
 
 export const CANCEL_REQUESTED = 1;
+export const CONTROL_CANCEL = 0;
+export const CONTROL_REPLY = 1;
+export const CONTROL_WORDS = 2;
+
+/** Worker -> main on the host-call port: a guest's effect. */
+export interface HostCallMessage {
+  readonly type: "http";
+  readonly runId: number;
+  readonly seq: number;
+  readonly request: GuestHttpRequest;
+}
+
+/** Main -> worker on the host-call port, followed by a bump of the reply counter. */
+export interface HostCallAnswer {
+  readonly runId: number;
+  readonly seq: number;
+  readonly reply: GuestHttpReply;
+  /** The run's deadline now (later than before when the call waited for a human). */
+  readonly deadline: number;
+}

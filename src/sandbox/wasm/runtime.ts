@@ -10,6 +10,7 @@
  *   Guest outcomes are returned; limit hits may be thrown as GuestLimitError; anything else thrown is
  *   a host fault, after which the worker is discarded.
  */
+import type { GuestHttpReply, GuestHttpRequest } from "../host-call.js";
 import type { Limits } from "../limits.js";
 import type { ExecutionOutcome, ExecutionRequest, Language, RuntimeInfo, WorkspaceFile } from "../types.js";
 
@@ -24,12 +25,22 @@ export interface OutputSink {
 
 export interface RunContext {
   readonly limits: Limits;
-  /** Epoch milliseconds after which the guest must stop (the host kills it `killGraceMs` later). */
+  /**
+   * Epoch milliseconds after which the guest must stop (the host kills it `killGraceMs` later).
+   * It moves later after a host call that waited for a human: read it when you check, never copy it.
+   */
   readonly deadline: number;
   readonly stdout: OutputSink;
   readonly stderr: OutputSink;
   /** True once the host asked this execution to stop (deadline reached or the request was aborted). */
   cancelled(): boolean;
+  /**
+   * A guest's HTTP request, answered by the host (src/sandbox/host-call.ts). Blocks this thread until
+   * the answer arrives (it may wait for a human approval). Never throws for a guest cause: refusals
+   * come back as `{ ok: false, code, message }`. May throw GuestLimitError(TIMEOUT) when the
+   * execution is cancelled while waiting.
+   */
+  http(request: GuestHttpRequest): GuestHttpReply;
 }
 
 export interface RunOutcome {

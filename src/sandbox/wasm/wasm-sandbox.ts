@@ -94,7 +94,7 @@ export class WasmSandbox implements Sandbox {
     const entry = this.available.find((l) => l.language === request.language);
     if (!entry) throw new Error(`wasm sandbox cannot run ${request.language}`);
     const started = performance.now();
-    const run = await this.pool.run(request, options.limits, options.signal);
+    const run = await this.pool.run(request, options.limits, options.signal, options.effects);
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     return toResult(entry.runtime, request, run, durationMs);
   }

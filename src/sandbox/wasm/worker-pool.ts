@@ -4,12 +4,24 @@
  * worker and answers TIMEOUT with the output produced so far. A terminated or faulted worker is
  * replaced in the background, off the request path.
  */
-import type { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import { ServiceError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { type EffectHandler, type GuestHttpReply, NO_NETWORK_REPLY } from "../host-call.js";
 import type { Limits } from "../limits.js";
 import type { ExecutionRequest, Language } from "../types.js";
-import { CANCEL_REQUESTED, type ReadyMessage, type RunMessage, type WorkerToMain } from "./protocol.js";
+import { DeadlineClock } from "./deadline-clock.js";
+import {
+  CANCEL_REQUESTED,
+  CONTROL_CANCEL,
+  CONTROL_REPLY,
+  CONTROL_WORDS,
+  type HostCallAnswer,
+  type HostCallMessage,
+  type ReadyMessage,
+  type RunMessage,
+  type WorkerToMain,
+} from "./protocol.js";
 import type { RunOutcome, RuntimeAssets } from "./runtime.js";
 import { allocateSharedOutput, type CapturedOutput, readSharedOutput } from "./shared-output.js";
 import { spawnWorker } from "./spawn-worker.js";
@@ -43,12 +55,15 @@ interface Task {
   readonly request: ExecutionRequest;
   readonly limits: Limits;
   readonly signal: AbortSignal | undefined;
+  readonly effects: EffectHandler | undefined;
   resolve(run: PoolRun): void;
   reject(error: unknown): void;
 }
 
 interface Slot {
   readonly worker: Worker;
+  /** The main thread's end of the worker's host-call channel. */
+  readonly hostPort: MessagePort;
   ready: boolean;
   current?: ActiveRun;
   /** When this worker last became idle (performance.now()). */
@@ -63,6 +78,10 @@ interface ActiveRun {
   readonly stderr: SharedArrayBuffer;
   readonly timers: NodeJS.Timeout[];
   readonly onAbort: () => void;
+  /** Aborted when the run ends: host calls in flight for it stop. */
+  readonly ended: AbortController;
+  /** The deadline clock (pausable while a host call waits for a human). */
+  readonly clock: DeadlineClock;
 }
 
 export class WorkerPool {
@@ -87,14 +106,14 @@ export class WorkerPool {
     return this.runnersReport;
   }
 
-  run(request: ExecutionRequest, limits: Limits, signal?: AbortSignal): Promise<PoolRun> {
+  run(request: ExecutionRequest, limits: Limits, signal?: AbortSignal, effects?: EffectHandler): Promise<PoolRun> {
     if (this.closed)
       return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "the wasm sandbox is shutting down"));
     if (this.slots.size === 0)
       return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "no wasm worker is running"));
     if (this.queue.length >= this.options.maxQueue) return Promise.reject(new ServiceError("OVERLOADED"));
     return new Promise<PoolRun>((resolve, reject) => {
-      this.queue.push({ request, limits, signal, resolve, reject });
+      this.queue.push({ request, limits, signal, effects, resolve, reject });
       this.dispatch();
     });
   }
@@ -109,7 +128,10 @@ export class WorkerPool {
 
   private spawn(): Promise<ReadyMessage["runners"]> {
     const worker = spawnWorker("worker", { resourceLimits: { maxOldGenerationSizeMb: this.options.maxWorkerHeapMb } });
-    const slot: Slot = { worker, ready: false, idleSince: performance.now() };
+    const channel = new MessageChannel();
+    const slot: Slot = { worker, hostPort: channel.port1, ready: false, idleSince: performance.now() };
+    channel.port1.on("message", (message: HostCallMessage) => this.onHostCall(slot, message));
+    channel.port1.unref();
     this.slots.add(slot);
     return new Promise((resolve, reject) => {
       worker.on("message", (message: WorkerToMain) => {
@@ -140,7 +162,7 @@ export class WorkerPool {
       worker.on("exit", () => {
         if (this.slots.has(slot)) void this.retire(slot, "SANDBOX_FAULT", "worker exited unexpectedly");
       });
-      worker.postMessage({ type: "init", assets: this.options.assets });
+      worker.postMessage({ type: "init", assets: this.options.assets, hostPort: channel.port2 }, [channel.port2]);
     });
   }
 
@@ -170,9 +192,13 @@ export class WorkerPool {
 
   private start(slot: Slot, task: Task): void {
     const { limits } = task;
-    const control = new Int32Array(new SharedArrayBuffer(4));
+    const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
     const id = this.nextId++;
-    const cancel = () => Atomics.store(control, 0, CANCEL_REQUESTED);
+    const cancel = () => {
+      Atomics.store(control, CONTROL_CANCEL, CANCEL_REQUESTED);
+      // Wakes a guest blocked in a host call, so it sees the flag now rather than at its next check.
+      Atomics.notify(control, CONTROL_REPLY);
+    };
     const kill = (message: string) => {
       if (slot.current?.id === id) void this.retire(slot, "TIMEOUT", message);
     };
@@ -180,6 +206,9 @@ export class WorkerPool {
       cancel();
       slot.current?.timers.push(setTimeout(() => kill("execution was cancelled"), limits.killGraceMs));
     };
+    const clock = new DeadlineClock(Date.now() + limits.timeoutMs, limits.killGraceMs, cancel, () =>
+      kill("execution exceeded its time limit"),
+    );
     const run: ActiveRun = {
       id,
       task,
@@ -187,10 +216,9 @@ export class WorkerPool {
       stdout: allocateSharedOutput(limits.maxOutputBytes),
       stderr: allocateSharedOutput(limits.maxOutputBytes),
       onAbort,
-      timers: [
-        setTimeout(cancel, limits.timeoutMs),
-        setTimeout(() => kill("execution exceeded its time limit"), limits.timeoutMs + limits.killGraceMs),
-      ],
+      timers: [],
+      ended: new AbortController(),
+      clock,
     };
     slot.current = run;
     if (task.signal?.aborted) onAbort();
@@ -200,12 +228,38 @@ export class WorkerPool {
       id,
       request: task.request,
       limits,
-      deadline: Date.now() + limits.timeoutMs,
+      deadline: clock.deadline,
       control: control.buffer as SharedArrayBuffer,
       stdout: run.stdout,
       stderr: run.stderr,
     };
     slot.worker.postMessage(message);
+  }
+
+  /** A guest's effect: answered by the run's handler (no handler: no network), then the guest wakes. */
+  private onHostCall(slot: Slot, message: HostCallMessage): void {
+    const run = slot.current;
+    if (!run || run.id !== message.runId || message.type !== "http") return;
+    const handler = run.task.effects;
+    const answered = handler
+      ? handler
+          .http(message.request, { signal: run.ended.signal, pauseDeadline: () => run.clock.pause() })
+          .catch((error: unknown): GuestHttpReply => {
+            this.options.logger.error(
+              { err: error instanceof Error ? error.message : String(error) },
+              "effect handler failed",
+            );
+            return { ok: false, code: "EGRESS_INTERNAL", message: "The host failed while handling the request." };
+          })
+      : Promise.resolve(NO_NETWORK_REPLY);
+    void answered.then((reply) => {
+      if (slot.current !== run) return;
+      const answer: HostCallAnswer = { runId: run.id, seq: message.seq, reply, deadline: run.clock.deadline };
+      const transfer = reply.ok && reply.body.byteLength > 0 ? [reply.body.buffer as ArrayBuffer] : [];
+      slot.hostPort.postMessage(answer, transfer);
+      Atomics.add(run.control, CONTROL_REPLY, 1);
+      Atomics.notify(run.control, CONTROL_REPLY);
+    });
   }
 
   private onMessage(slot: Slot, message: Exclude<WorkerToMain, ReadyMessage>): void {
@@ -227,6 +281,8 @@ export class WorkerPool {
   }
 
   private finish(slot: Slot, run: ActiveRun): void {
+    run.clock.stop();
+    run.ended.abort();
     for (const timer of run.timers) clearTimeout(timer);
     run.task.signal?.removeEventListener("abort", run.onAbort);
     slot.current = undefined;
@@ -258,6 +314,7 @@ export class WorkerPool {
         );
       });
     }
+    slot.hostPort.close();
     await slot.worker.terminate();
   }
 }

@@ -3,12 +3,14 @@
  * thread compiled, then runs one execution at a time. The main thread owns the hard deadline: it
  * terminates this thread when the guest does not stop in time.
  */
-import { parentPort } from "node:worker_threads";
+import { type MessagePort, parentPort } from "node:worker_threads";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { isGuestLimitError } from "../../../wasm/host/guest-limit.js";
 import type { Language } from "../types.js";
+import { HostCallClient } from "./host-call-client.js";
 import {
   CANCEL_REQUESTED,
+  CONTROL_CANCEL,
   type InitMessage,
   type MainToWorker,
   type RunMessage,
@@ -21,6 +23,7 @@ const port = parentPort;
 if (!port) throw new Error("wasm worker must run in a worker thread");
 
 const runners = new Map<Language, Runner>();
+let hostPort: MessagePort | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 function send(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
@@ -28,6 +31,7 @@ function send(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
 }
 
 async function init(message: InitMessage): Promise<void> {
+  hostPort = message.hostPort;
   const report: Array<{ language: Language; error?: string }> = [];
   for (const [language, assets] of Object.entries(message.assets) as Array<
     [Language, NonNullable<InitMessage["assets"][Language]>]
@@ -50,15 +54,32 @@ async function run(message: RunMessage): Promise<void> {
     fault(message.id, `no runner for ${message.request.language}`);
     return;
   }
+  const port = hostPort;
+  if (!port) {
+    fault(message.id, "the worker has no host-call port");
+    return;
+  }
   const control = new Int32Array(message.control);
+  let deadline = message.deadline;
+  const calls = new HostCallClient({
+    port,
+    control,
+    runId: message.id,
+    onDeadline: (next) => {
+      deadline = next;
+    },
+  });
   let outcome: RunOutcome;
   try {
     outcome = await runner.run(message.request, {
       limits: message.limits,
-      deadline: message.deadline,
+      get deadline() {
+        return deadline;
+      },
       stdout: new SharedOutputSink(message.stdout),
       stderr: new SharedOutputSink(message.stderr),
-      cancelled: () => Atomics.load(control, 0) === CANCEL_REQUESTED,
+      cancelled: () => Atomics.load(control, CONTROL_CANCEL) === CANCEL_REQUESTED,
+      http: (request) => calls.http(request),
     });
   } catch (error) {
     if (!isGuestLimitError(error)) {
