@@ -4,11 +4,23 @@
  * compare-and-set in the store, so of any number of concurrent approvals exactly one wins and runs
  * the execution. The key that asked can never decide its own request, whatever its scopes.
  * Undecided approvals expire (`APPROVAL_EXPIRED`); a sweeper closes them even if nobody looks.
+ *
+ * Approvals of one effect of a running execution (kind `effect`) share the listing, the routes and
+ * the sweeper; deciding them is delegated to `effects` (src/approvals/effect-approvals.ts), which
+ * never launches, moves or completes the execution.
  */
 import type { AuditLog } from "../audit/audit-log.js";
 import { ServiceError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { ApprovalRecord, ApprovalStatus, ControlStore, ExecutionRecord, RecordError } from "../store/store.js";
+import type {
+  ApprovalKind,
+  ApprovalRecord,
+  ApprovalStatus,
+  ControlStore,
+  ExecutionRecord,
+  RecordError,
+} from "../store/store.js";
+import { EffectApprovals, SYSTEM_ACTOR } from "./effect-approvals.js";
 
 export interface ApprovalBinding {
   /** Why `approval` no longer matches what would run, or undefined when it still does. */
@@ -23,20 +35,39 @@ export interface ApprovalServiceOptions {
   readonly binding: ApprovalBinding;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** How long an effect waits for a decision; pass the server's `approvalTtlMs`. */
+  readonly effectTtlMs?: number;
+  /** The effect approvals to decide through this service; built from the options above when absent. */
+  readonly effects?: EffectApprovals;
 }
 
 /** Who decides an approval that became void or expired by itself. */
-export const SYSTEM_ACTOR = "system";
+export { SYSTEM_ACTOR };
+
+/** The default of SANDBOX_APPROVAL_TTL_MS, for an ApprovalService built without `effectTtlMs`. */
+const DEFAULT_EFFECT_TTL_MS = 15 * 60_000;
 
 export class ApprovalService {
   private readonly now: () => number;
+  /** Per-effect approvals; `effects.ask` is the egress `Approver` of running executions. */
+  readonly effects: EffectApprovals;
 
   constructor(private readonly options: ApprovalServiceOptions) {
     this.now = options.now ?? Date.now;
+    this.effects =
+      options.effects ??
+      new EffectApprovals({
+        store: options.store,
+        audit: options.audit,
+        logger: options.logger,
+        now: this.now,
+        ttlMs: options.effectTtlMs ?? DEFAULT_EFFECT_TTL_MS,
+      });
   }
 
-  list(status: ApprovalStatus | undefined, limit: number): Promise<ApprovalRecord[]> {
-    return this.options.store.listApprovals({ ...(status ? { status } : {}), limit });
+  /** Both kinds unless `kind` says which, newest first. */
+  list(status: ApprovalStatus | undefined, limit: number, kind?: ApprovalKind): Promise<ApprovalRecord[]> {
+    return this.options.store.listApprovals({ ...(status ? { status } : {}), ...(kind ? { kind } : {}), limit });
   }
 
   async get(id: string): Promise<ApprovalRecord> {
@@ -46,8 +77,7 @@ export class ApprovalService {
   }
 
   /** Checks shared by approve and deny; expires an overdue approval on the way. */
-  private async decidable(id: string, by: string, requestId: string): Promise<ApprovalRecord> {
-    const approval = await this.get(id);
+  private async decidable(approval: ApprovalRecord, by: string, requestId: string): Promise<ApprovalRecord> {
     if (approval.requestedBy === by) {
       throw new ServiceError("SELF_APPROVAL_FORBIDDEN", "the key that requested this execution cannot decide it");
     }
@@ -68,7 +98,9 @@ export class ApprovalService {
 
   async approve(id: string, by: string, reason: string, requestId: string): Promise<ApprovalRecord> {
     const { store, audit, binding } = this.options;
-    const approval = await this.decidable(id, by, requestId);
+    const found = await this.get(id);
+    if (found.kind === "effect") return this.effects.decide(found, "approved", by, reason, requestId);
+    const approval = await this.decidable(found, by, requestId);
     const execution = await store.getExecution(approval.executionId);
     const mismatch = execution ? await binding.mismatch(execution, approval) : "the execution is gone";
     if (mismatch !== undefined) {
@@ -110,7 +142,9 @@ export class ApprovalService {
 
   async deny(id: string, by: string, reason: string, requestId: string): Promise<ApprovalRecord> {
     const { store, audit } = this.options;
-    const approval = await this.decidable(id, by, requestId);
+    const found = await this.get(id);
+    if (found.kind === "effect") return this.effects.decide(found, "denied", by, reason, requestId);
+    const approval = await this.decidable(found, by, requestId);
     const error: RecordError = { code: "APPROVAL_DENIED", message: `denied by ${by}: ${reason}` };
     const decided = await store.decideApproval(id, { to: "denied", by, reason, at: this.now() }, error, [
       audit.event(approval.executionId, requestId, "approval_denied", { approvalId: id, by, reason }),
@@ -150,7 +184,12 @@ export class ApprovalService {
     let closed = 0;
     for (const approval of await this.options.store.listOverdueApprovals(this.now())) {
       const execution = await this.options.store.getExecution(approval.executionId);
-      if (await this.expire(approval, execution?.requestId ?? "system")) closed++;
+      const requestId = execution?.requestId ?? SYSTEM_ACTOR;
+      const done =
+        approval.kind === "effect"
+          ? await this.effects.close(approval, "ttl", requestId)
+          : await this.expire(approval, requestId);
+      if (done) closed++;
     }
     return closed;
   }

@@ -1,13 +1,16 @@
 /**
- * What an approver sees: the approval, and while it is pending the subject it is bound to (the
- * tool version and its code, or the ad-hoc code, with the input), so a human decides on exactly
- * what will run. Environment values of ad-hoc runs are shown by name only.
+ * What an approver sees: the approval, and while a `run` approval is pending the subject it is bound
+ * to (the tool version and its code, or the ad-hoc code, with the input), so a human decides on
+ * exactly what will run. Environment values of ad-hoc runs are shown by name only. An `effect`
+ * approval shows the effect instead (method, display URL with the query elided, redirect hop, the
+ * credential's name): it has no binding hashes and no subject.
  */
 import type { StoredSubject } from "../executor/plan.js";
-import type { ApprovalRecord, ControlStore } from "../store/store.js";
+import type { ApprovalRecord, ControlStore, EffectDetail } from "../store/store.js";
 
 export interface ApprovalView {
   readonly id: string;
+  readonly kind: ApprovalRecord["kind"];
   readonly status: ApprovalRecord["status"];
   readonly executionId: string;
   readonly requestedBy: string;
@@ -15,8 +18,9 @@ export interface ApprovalView {
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly tool?: { readonly name: string; readonly version: number };
-  readonly codeHash: string;
-  readonly inputHash: string;
+  readonly codeHash?: string;
+  readonly inputHash?: string;
+  readonly effect?: EffectDetail;
   readonly decidedBy?: string;
   readonly decidedAt?: string;
   readonly decisionReason?: string;
@@ -28,6 +32,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function approvalView(approval: ApprovalRecord, store: ControlStore): Promise<ApprovalView> {
   const view: ApprovalView = {
     id: approval.id,
+    kind: approval.kind,
     status: approval.status,
     executionId: approval.executionId,
     requestedBy: approval.requestedBy,
@@ -37,13 +42,13 @@ export async function approvalView(approval: ApprovalRecord, store: ControlStore
     ...(approval.toolName !== undefined && approval.toolVersion !== undefined
       ? { tool: { name: approval.toolName, version: approval.toolVersion } }
       : {}),
-    codeHash: approval.codeHash,
-    inputHash: approval.inputHash,
+    ...(approval.kind === "run" ? { codeHash: approval.codeHash, inputHash: approval.inputHash } : {}),
+    ...(approval.effect !== undefined ? { effect: approval.effect } : {}),
     ...(approval.decidedBy !== undefined ? { decidedBy: approval.decidedBy } : {}),
     ...(approval.decidedAt !== undefined ? { decidedAt: iso(approval.decidedAt) } : {}),
     ...(approval.decisionReason !== undefined ? { decisionReason: approval.decisionReason } : {}),
   };
-  if (approval.status !== "pending") return view;
+  if (approval.status !== "pending" || approval.kind === "effect") return view;
   const subject = (await store.getExecution(approval.executionId))?.subject as StoredSubject | undefined;
   if (!subject) return view;
   if (subject.kind === "tool") {

@@ -221,7 +221,9 @@ function controlPlanePaths() {
     "/v1/approvals": {
       get: {
         operationId: "listApprovals",
-        summary: "Approvals, newest first; pending ones include exactly what would run",
+        summary: "Approvals of runs and of single effects, newest first",
+        description:
+          "Pending `run` approvals include exactly what would run (`subject`); `effect` approvals show the effect a running execution waits on (`effect`).",
         security: [{ apiKey: ["approve"] }, { apiKey: ["admin"] }],
         parameters: [
           {
@@ -230,6 +232,7 @@ function controlPlanePaths() {
             required: false,
             schema: { enum: ["pending", "approved", "denied", "expired"] },
           },
+          { name: "kind", in: "query", required: false, schema: { enum: ["run", "effect"] } },
           { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 500 } },
         ],
         responses: { "200": { description: "`{ approvals: Approval[] }`" }, ...authResponses },
@@ -250,8 +253,12 @@ function controlPlanePaths() {
           parameters: [idParam],
           post: {
             operationId: `${action}Approval`,
-            summary: action === "approve" ? "Approve: the execution runs (once)" : "Deny: the execution never runs",
-            description: "Needs `approve`. The key that requested the execution can never decide it.",
+            summary:
+              action === "approve"
+                ? "Approve: the execution runs (once), or the waiting effect proceeds"
+                : "Deny: the execution never runs, or the waiting effect fails",
+            description:
+              "Needs `approve`. The key that requested the execution can never decide it. Deciding an `effect` approval never moves the execution (it stays `running`); it is refused with APPROVAL_NOT_PENDING once the execution stopped running.",
             security: [{ apiKey: ["approve"] }],
             requestBody: body("ApprovalDecision"),
             responses: {

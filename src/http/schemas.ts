@@ -7,7 +7,7 @@ import { AUDIT_EVENT_TYPES } from "../audit/event.js";
 import type { LimitPolicy } from "../config.js";
 import { ERRORS } from "../errors.js";
 import { LANGUAGES, SANDBOX_KINDS } from "../sandbox/types.js";
-import { APPROVAL_STATUSES, EXECUTION_STATUSES } from "../store/store.js";
+import { APPROVAL_KINDS, APPROVAL_STATUSES, EXECUTION_STATUSES } from "../store/store.js";
 
 export const MAX_FILES = 1000;
 export const MAX_ARGS = 1024;
@@ -203,8 +203,21 @@ export const executionRecordSchema = z.object({
   events: z.array(auditEventSchema),
 });
 
+export const effectDetailSchema = z.object({
+  kind: z.literal("egress"),
+  method: z.string(),
+  url: z.string().describe("Display form: the query is elided."),
+  hop: z.number().int().describe("0 for the request itself, n for the n-th redirect."),
+  credential: z.string().optional().describe("The name of the secret the request would carry (never its value)."),
+});
+
 export const approvalViewSchema = z.object({
   id: z.string(),
+  kind: z
+    .enum(APPROVAL_KINDS)
+    .describe(
+      "`run`: the execution waits to start; approving launches it. `effect`: one effect of a running execution waits; deciding never moves the execution.",
+    ),
   status: z.enum(APPROVAL_STATUSES),
   executionId: z.string(),
   requestedBy: z.string(),
@@ -212,12 +225,13 @@ export const approvalViewSchema = z.object({
   createdAt: z.string(),
   expiresAt: z.string(),
   tool: z.object({ name: z.string(), version: z.number().int() }).optional(),
-  codeHash: z.string(),
-  inputHash: z.string(),
+  codeHash: z.string().optional().describe("Run approvals: the code the approval is bound to."),
+  inputHash: z.string().optional().describe("Run approvals: the input the approval is bound to."),
+  effect: effectDetailSchema.optional().describe("Effect approvals: the effect waiting for a decision."),
   decidedBy: z.string().optional(),
   decidedAt: z.string().optional(),
   decisionReason: z.string().optional(),
-  subject: z.record(z.string(), z.unknown()).optional().describe("While pending: exactly what would run."),
+  subject: z.record(z.string(), z.unknown()).optional().describe("Pending run approvals: exactly what would run."),
 });
 
 export const toolViewSchema = z.object({

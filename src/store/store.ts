@@ -74,15 +74,38 @@ export interface ExecutionUpdate {
 export const APPROVAL_STATUSES = ["pending", "approved", "denied", "expired"] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
+/**
+ * `run`: the whole execution waits (status `pending_approval`) and approving it launches the run.
+ * `effect`: one effect of an execution that is already `running` waits (its guest is blocked);
+ * deciding it never moves the execution.
+ */
+export const APPROVAL_KINDS = ["run", "effect"] as const;
+export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
+
+/** What an effect approval is about. URLs are in display form (query elided); credentials by name. */
+export interface EffectDetail {
+  readonly kind: "egress";
+  readonly method: string;
+  readonly url: string;
+  /** 0 for the request itself, n for the n-th redirect. */
+  readonly hop: number;
+  /** The name (never the value) of the secret the request would carry. */
+  readonly credential?: string;
+}
+
 export interface ApprovalRecord {
   readonly id: string;
+  readonly kind: ApprovalKind;
   readonly executionId: string;
   readonly status: ApprovalStatus;
   readonly requestedBy: string;
   readonly toolName?: string;
   readonly toolVersion?: number;
+  /** Run approvals: what the approval is bound to. Empty for effect approvals (no binding). */
   readonly codeHash: string;
   readonly inputHash: string;
+  /** Effect approvals: the effect waiting for a decision. */
+  readonly effect?: EffectDetail;
   /** Why the policy asked for a human. */
   readonly reason: string;
   readonly createdAt: Millis;
@@ -92,7 +115,26 @@ export interface ApprovalRecord {
   readonly decisionReason?: string;
 }
 
-export type NewApproval = Omit<ApprovalRecord, "status" | "decidedBy" | "decidedAt" | "decisionReason">;
+export type NewApproval = Omit<
+  ApprovalRecord,
+  "kind" | "effect" | "status" | "decidedBy" | "decidedAt" | "decisionReason"
+>;
+
+export interface NewEffectApproval {
+  readonly id: string;
+  readonly executionId: string;
+  /** Must be the execution's owner; the store refuses otherwise. */
+  readonly requestedBy: string;
+  readonly effect: EffectDetail;
+  readonly reason: string;
+  readonly createdAt: Millis;
+  readonly expiresAt: Millis;
+}
+
+export interface EffectDecision extends ApprovalDecision {
+  /** Decide only while the execution is `running` (a human decision; the system may close orphans). */
+  readonly requireRunning: boolean;
+}
 
 export interface ApprovalDecision {
   readonly to: Exclude<ApprovalStatus, "pending">;
@@ -144,20 +186,44 @@ export interface ControlStore {
     now: Millis,
     events?: readonly AuditEventInput[],
   ): Promise<AuditEvent[]>;
+  /**
+   * Records a pending `effect` approval, only while the execution is `running` and owned by
+   * `requestedBy` (rejects otherwise, writing nothing). The execution does not move.
+   */
+  requestEffectApproval(approval: NewEffectApproval, events?: readonly AuditEventInput[]): Promise<AuditEvent[]>;
   getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  /** The execution's `run` approval (an execution has at most one). */
   getApprovalForExecution(executionId: string): Promise<ApprovalRecord | undefined>;
-  listApprovals(filter: { readonly status?: ApprovalStatus; readonly limit: number }): Promise<ApprovalRecord[]>;
-  /** Pending approvals whose expiry is at or before `now`. */
+  /** Every approval of an execution, both kinds, oldest first. */
+  listApprovalsForExecution(executionId: string): Promise<ApprovalRecord[]>;
+  /** Both kinds, newest first. */
+  listApprovals(filter: {
+    readonly status?: ApprovalStatus;
+    readonly kind?: ApprovalKind;
+    readonly limit: number;
+  }): Promise<ApprovalRecord[]>;
+  /** Pending approvals (both kinds) whose expiry is at or before `now`. */
   listOverdueApprovals(now: Millis): Promise<ApprovalRecord[]>;
   /**
-   * Compare-and-set from `pending`, single use and race-safe: of any number of concurrent calls for
-   * one approval exactly one succeeds. `approved` also requires `expiresAt > at`. The execution moves
-   * with it in the same step: approved -> running, denied -> denied, expired -> expired.
+   * Compare-and-set of a `run` approval from `pending`, single use and race-safe: of any number of
+   * concurrent calls for one approval exactly one succeeds. `approved` also requires `expiresAt > at`.
+   * The execution moves with it in the same step: approved -> running, denied -> denied, expired ->
+   * expired. An `effect` approval is never decided here (`ok: false`).
    */
   decideApproval(
     id: string,
     decision: ApprovalDecision,
     executionError?: RecordError,
+    events?: readonly AuditEventInput[],
+  ): Promise<DecideResult>;
+  /**
+   * Compare-and-set of an `effect` approval from `pending`, as race-safe as `decideApproval`; with
+   * `requireRunning` it also requires the execution to be `running` at that moment. `approved` also
+   * requires `expiresAt > at`. The execution never moves.
+   */
+  decideEffectApproval(
+    id: string,
+    decision: EffectDecision,
     events?: readonly AuditEventInput[],
   ): Promise<DecideResult>;
 

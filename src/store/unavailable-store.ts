@@ -17,11 +17,14 @@ export class UnavailableStore implements ControlStore {
   updateExecution = refuse;
   listExecutions = refuse;
   requestApproval = refuse;
+  requestEffectApproval = refuse;
   getApproval = refuse;
   getApprovalForExecution = refuse;
+  listApprovalsForExecution = refuse;
   listApprovals = refuse;
   listOverdueApprovals = refuse;
   decideApproval = refuse;
+  decideEffectApproval = refuse;
   appendEvents = refuse;
   listEvents = refuse;
   close(): void {}

@@ -73,6 +73,43 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Effect approvals (issue 8): an execution may now have many approvals (one `run` approval at
+    // most, any number of `effect` ones), so the UNIQUE on execution_id becomes a partial index.
+    // SQLite cannot drop a constraint: the table is rebuilt and its rows copied as `run` approvals.
+    version: 2,
+    sql: `
+      CREATE TABLE approvals_v2 (
+        id TEXT PRIMARY KEY,
+        execution_id TEXT NOT NULL REFERENCES executions (id),
+        kind TEXT NOT NULL DEFAULT 'run' CHECK (kind IN ('run', 'effect')),
+        status TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        tool_name TEXT,
+        tool_version INTEGER,
+        code_hash TEXT NOT NULL,
+        input_hash TEXT NOT NULL,
+        effect TEXT,
+        reason TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        decided_by TEXT,
+        decided_at INTEGER,
+        decision_reason TEXT
+      );
+      INSERT INTO approvals_v2 (id, execution_id, kind, status, requested_by, tool_name, tool_version, code_hash,
+          input_hash, effect, reason, created_at, expires_at, decided_by, decided_at, decision_reason)
+        SELECT id, execution_id, 'run', status, requested_by, tool_name, tool_version, code_hash, input_hash, NULL,
+            reason, created_at, expires_at, decided_by, decided_at, decision_reason
+          FROM approvals;
+      DROP TABLE approvals;
+      ALTER TABLE approvals_v2 RENAME TO approvals;
+      CREATE UNIQUE INDEX approvals_run_per_execution ON approvals (execution_id) WHERE kind = 'run';
+      CREATE INDEX approvals_execution ON approvals (execution_id, created_at);
+      CREATE INDEX approvals_status_expiry ON approvals (status, expires_at);
+      CREATE INDEX approvals_created ON approvals (created_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -2,6 +2,7 @@
 import type {
   ApprovalRecord,
   ApprovalStatus,
+  EffectDetail,
   ExecutionRecord,
   ExecutionStatus,
   RecordError,
@@ -38,6 +39,8 @@ export interface ExecutionRow {
 export interface ApprovalRow {
   id: string;
   execution_id: string;
+  kind: string;
+  effect: string | null;
   status: string;
   requested_by: string;
   tool_name: string | null;
@@ -98,8 +101,10 @@ export function toExecution(row: ExecutionRow): ExecutionRecord {
 }
 
 export function toApproval(row: ApprovalRow): ApprovalRecord {
+  const effect = parse(row.effect) as EffectDetail | undefined;
   return {
     id: row.id,
+    kind: row.kind === "effect" ? "effect" : "run",
     executionId: row.execution_id,
     status: row.status as ApprovalStatus,
     requestedBy: row.requested_by,
@@ -107,6 +112,7 @@ export function toApproval(row: ApprovalRow): ApprovalRecord {
     ...(row.tool_version !== null ? { toolVersion: row.tool_version } : {}),
     codeHash: row.code_hash,
     inputHash: row.input_hash,
+    ...(effect !== undefined ? { effect } : {}),
     reason: row.reason,
     createdAt: row.created_at,
     expiresAt: row.expires_at,

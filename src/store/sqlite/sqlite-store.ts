@@ -14,18 +14,22 @@ import type { Logger } from "../../logger.js";
 import { canonicalJson } from "../../tools/digest.js";
 import type {
   ApprovalDecision,
+  ApprovalKind,
   ApprovalStatus,
   ControlStore,
   DecideResult,
+  EffectDecision,
   ExecutionStatus,
   ExecutionUpdate,
   Millis,
   NewApproval,
+  NewEffectApproval,
   NewExecution,
   NewToolVersion,
   RecordError,
   ToolVersionRecord,
 } from "../store.js";
+import { decideEffect, insertEffectApproval } from "./effect-approvals.js";
 import { migrate } from "./migrations.js";
 import { type ApprovalRow, type ExecutionRow, type ToolRow, toApproval, toExecution, toTool } from "./rows.js";
 
@@ -256,6 +260,17 @@ export class SqliteStore implements ControlStore {
     );
   }
 
+  requestEffectApproval(a: NewEffectApproval, events: readonly AuditEventInput[] = []) {
+    return this.guard("requestEffectApproval", () =>
+      this.db
+        .transaction(() => {
+          insertEffectApproval((sql) => this.prepare(sql), a);
+          return this.insertEvents(events);
+        })
+        .immediate(),
+    );
+  }
+
   getApproval(id: string) {
     return this.guard("getApproval", () => {
       const row = this.prepare("SELECT * FROM approvals WHERE id = ?").get(id) as ApprovalRow | undefined;
@@ -265,22 +280,40 @@ export class SqliteStore implements ControlStore {
 
   getApprovalForExecution(executionId: string) {
     return this.guard("getApprovalForExecution", () => {
-      const row = this.prepare("SELECT * FROM approvals WHERE execution_id = ?").get(executionId) as
+      const row = this.prepare("SELECT * FROM approvals WHERE execution_id = ? AND kind = 'run'").get(executionId) as
         | ApprovalRow
         | undefined;
       return row ? toApproval(row) : undefined;
     });
   }
 
-  listApprovals(filter: { readonly status?: ApprovalStatus; readonly limit: number }) {
+  listApprovalsForExecution(executionId: string) {
+    return this.guard("listApprovalsForExecution", () =>
+      (
+        this.prepare("SELECT * FROM approvals WHERE execution_id = ? ORDER BY created_at, id").all(
+          executionId,
+        ) as ApprovalRow[]
+      ).map(toApproval),
+    );
+  }
+
+  listApprovals(filter: { readonly status?: ApprovalStatus; readonly kind?: ApprovalKind; readonly limit: number }) {
     return this.guard("listApprovals", () => {
-      const rows =
-        filter.status === undefined
-          ? this.prepare("SELECT * FROM approvals ORDER BY created_at DESC, id LIMIT ?").all(filter.limit)
-          : this.prepare("SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, id LIMIT ?").all(
-              filter.status,
-              filter.limit,
-            );
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.status !== undefined) {
+        where.push("status = ?");
+        params.push(filter.status);
+      }
+      if (filter.kind !== undefined) {
+        where.push("kind = ?");
+        params.push(filter.kind);
+      }
+      const clause = where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "";
+      const rows = this.prepare(`SELECT * FROM approvals${clause} ORDER BY created_at DESC, id LIMIT ?`).all(
+        ...params,
+        filter.limit,
+      );
       return (rows as ApprovalRow[]).map(toApproval);
     });
   }
@@ -309,7 +342,7 @@ export class SqliteStore implements ControlStore {
           if (decision.to === "approved") params.push(decision.at);
           const changed = this.prepare(
             `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ?
-               WHERE id = ? AND status = 'pending'${expiryGuard}`,
+               WHERE id = ? AND kind = 'run' AND status = 'pending'${expiryGuard}`,
           ).run(...params).changes;
           const row = this.prepare("SELECT * FROM approvals WHERE id = ?").get(id) as ApprovalRow | undefined;
           const current = row ? toApproval(row) : undefined;
@@ -324,6 +357,17 @@ export class SqliteStore implements ControlStore {
             this.moveExecution(current.executionId, ["pending_approval"], next, decision.at);
           }
           return { ok: true, approval: current, events: this.insertEvents(events) };
+        })
+        .immediate(),
+    );
+  }
+
+  decideEffectApproval(id: string, decision: EffectDecision, events: readonly AuditEventInput[] = []) {
+    return this.guard("decideEffectApproval", () =>
+      this.db
+        .transaction((): DecideResult => {
+          const decided = decideEffect((sql) => this.prepare(sql), id, decision);
+          return decided.ok ? { ...decided, events: this.insertEvents(events) } : decided;
         })
         .immediate(),
     );
