@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { DEFAULT_EGRESS_LIMITS } from "./egress/limits.js";
 import { BUILTIN_DEFAULT_POLICY, ceilingIssues, policySchema } from "./policy/schema.js";
 import { DEFAULT_LIMITS, type Limits, MAX_LIMITS } from "./sandbox/limits.js";
 
@@ -142,6 +143,11 @@ export const configSchema = z
     approvalSweepMs: int(10, 600_000).default(1_000),
     maxWaitMs: int(0, 600_000).default(60_000),
     maxStoredResultBytes: int(1024, 1024 * MiB).default(8 * MiB),
+
+    // Guest HTTP egress (docs/egress.md): caps per call and per execution
+    egressTimeoutMs: int(100, 600_000).default(DEFAULT_EGRESS_LIMITS.timeoutMs),
+    egressMaxResponseBytes: int(1024, 256 * MiB).default(DEFAULT_EGRESS_LIMITS.maxResponseBytes),
+    egressMaxRequests: int(0, 100_000).default(DEFAULT_EGRESS_LIMITS.maxRequests),
   })
   .superRefine((c, ctx) => {
     const pairs: Array<[keyof typeof c, keyof typeof c]> = [
@@ -241,6 +247,9 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = {
   approvalSweepMs: "SANDBOX_APPROVAL_SWEEP_MS",
   maxWaitMs: "SANDBOX_MAX_WAIT_MS",
   maxStoredResultBytes: "SANDBOX_MAX_STORED_RESULT_BYTES",
+  egressTimeoutMs: "SANDBOX_EGRESS_TIMEOUT_MS",
+  egressMaxResponseBytes: "SANDBOX_EGRESS_MAX_RESPONSE_BYTES",
+  egressMaxRequests: "SANDBOX_EGRESS_MAX_REQUESTS",
 };
 
 /** Command-line flags (`--port 9000`, `--host=0.0.0.0`, bare boolean flags). */

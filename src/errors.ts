@@ -6,7 +6,10 @@
  * - request errors: the request itself was refused; HTTP 4xx/5xx with `{ error: { code, message, requestId } }`.
  * - execution outcomes: the guest ran and something happened to it; HTTP 200 with `error: { code, message }`
  *   in the execution result. Their `status` is 200.
+ * A third family, effect errors (one refused HTTP call of a running guest, handed to the guest), is
+ * defined with the egress code in src/egress/errors.ts and re-exported here.
  */
+export { EGRESS_ERRORS as EFFECT_ERRORS, type EgressErrorCode as EffectErrorCode } from "./egress/errors.js";
 export interface ErrorDefinition {
   readonly code: string;
   readonly status: number;

@@ -16,13 +16,17 @@ import type { AlertSink } from "./alerts/alert.js";
 import { LoggingAlertSink } from "./alerts/log-sink.js";
 import { WebhookAlertSink } from "./alerts/webhook-sink.js";
 import { ApprovalService } from "./approvals/approval-service.js";
+import { EffectApprovals } from "./approvals/effect-approvals.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { loadKeys } from "./auth/load-keys.js";
 import { type Config, limitPolicy } from "./config.js";
+import { createDialer } from "./egress/dial.js";
+import { systemResolver } from "./egress/resolve.js";
 import { ApprovedRuns } from "./executor/approved-runs.js";
+import type { EgressTransport } from "./executor/effects.js";
 import { Executor } from "./executor/executor.js";
 import { ExecutionPipeline } from "./executor/pipeline.js";
-import { closeInterrupted } from "./executor/recovery.js";
+import { closeInterrupted, closeOrphanedEffectApprovals } from "./executor/recovery.js";
 import { createApp } from "./http/app.js";
 import { createGuards } from "./http/guards.js";
 import type { Services } from "./http/services.js";
@@ -50,6 +54,8 @@ export interface ServerDependencies {
   readonly openStore?: (config: Config, logger: Logger) => ControlStore;
   /** The clock of approvals and records (milliseconds); tests may pass their own. */
   readonly now?: () => number;
+  /** How guest HTTP calls reach the network; tests inject a table resolver and a loopback-only dialer. */
+  readonly egress?: EgressTransport;
 }
 
 /** A `running` execution untouched for the longest run plus this long was left by a dead process. */
@@ -121,6 +127,14 @@ export async function startServer(
   const ready = (async () => {
     sandboxes = await (deps.createSandboxes ?? createSandboxes)(config, logger);
     const executor = new Executor({ sandboxes, limits, defaultSandbox: config.defaultSandbox, logger });
+    const approvalLog = logger.child({ component: "approvals" });
+    const effectApprovals = new EffectApprovals({
+      store,
+      audit,
+      now,
+      logger: approvalLog,
+      ttlMs: config.approvalTtlMs,
+    });
     const pipeline = new ExecutionPipeline({
       store,
       audit,
@@ -131,6 +145,17 @@ export async function startServer(
       limits,
       approvalTtlMs: config.approvalTtlMs,
       maxStoredResultBytes: config.maxStoredResultBytes,
+      egress: {
+        resolver: systemResolver,
+        dialer: createDialer(),
+        ...deps.egress,
+        limits: {
+          timeoutMs: config.egressTimeoutMs,
+          maxResponseBytes: config.egressMaxResponseBytes,
+          maxRequests: config.egressMaxRequests,
+        },
+      },
+      effectApprover: effectApprovals,
       logger,
       now,
     });
@@ -138,12 +163,15 @@ export async function startServer(
       store,
       audit,
       now,
-      logger: logger.child({ component: "approvals" }),
-      binding: new ApprovedRuns(pipeline, store, logger.child({ component: "approvals" })),
+      logger: approvalLog,
+      effects: effectApprovals,
+      binding: new ApprovedRuns(pipeline, store, approvalLog),
     });
     const recover = () => closeInterrupted(store, audit, limits, now(), INTERRUPTED_GRACE_MS);
     await approvals
       .expireOverdue()
+      // Startup only: a guest waiting on an effect approval died with the previous process.
+      .then(() => closeOrphanedEffectApprovals(store, effectApprovals))
       .then(recover)
       .catch((error: unknown) => logger.warn({ err: error }, "startup sweep of the store failed"));
     stopSweeper = approvals.startSweeper(config.approvalSweepMs, recover);

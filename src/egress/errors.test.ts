@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest";
 import { EGRESS_ERRORS, EgressFailure, egressError } from "./errors.js";
 
 function documentedCodes(): string[] {
-  const doc = readFileSync(new URL("../../docs/egress.md", import.meta.url), "utf8");
-  const section = doc.split("\n## Error codes\n")[1]?.split("\n## ")[0] ?? "";
+  const doc = readFileSync(new URL("../../docs/errors.md", import.meta.url), "utf8");
+  const section = doc.split("\n## Effect errors\n")[1]?.split("\n## ")[0] ?? "";
   return [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1] ?? "");
 }
 
 describe("egress error codes", () => {
-  it("are exactly the ones docs/egress.md lists", () => {
+  it("are exactly the ones docs/errors.md lists under Effect errors", () => {
     expect(documentedCodes().sort()).toEqual(Object.keys(EGRESS_ERRORS).sort());
   });
 

@@ -1,8 +1,8 @@
 /**
  * The stable codes an egress call can fail with. They reach the guest as data (an error in its own
- * language), never as a host crash, and are listed in docs/egress.md. `DRY_RUN`, `APPROVAL_DENIED`
- * and `APPROVAL_EXPIRED` are the service-wide codes of the same meaning in src/errors.ts; the
- * `EGRESS_*` codes are new and still to be registered there.
+ * language), never as a host crash, and are listed under "Effect errors" in docs/errors.md.
+ * `DRY_RUN`, `APPROVAL_DENIED` and `APPROVAL_EXPIRED` share their names and meaning with the
+ * service-wide codes of src/errors.ts, applied to one call.
  *
  * Messages are ours, fixed per code plus a reason we composed: never an upstream error text, never
  * a header value, never a secret.

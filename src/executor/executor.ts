@@ -9,6 +9,7 @@ import type { LimitPolicy } from "../config.js";
 import { ServiceError } from "../errors.js";
 import type { ExecuteResponse } from "../http/schemas.js";
 import type { Logger } from "../logger.js";
+import type { EffectHandler } from "../sandbox/host-call.js";
 import type { Limits } from "../sandbox/limits.js";
 import type { SandboxRegistry } from "../sandbox/registry.js";
 import type {
@@ -34,6 +35,8 @@ export interface ExecutionContext {
   /** Name of the API key that asked (never the key itself). */
   readonly keyName?: string;
   readonly signal?: AbortSignal;
+  /** Answers the guest's effects (HTTP egress); without it the guest has no network. */
+  readonly effects?: EffectHandler;
 }
 
 export function newExecutionId(): string {
@@ -94,7 +97,11 @@ export class Executor {
       ...(context.keyName ? { keyName: context.keyName } : {}),
     });
     log.info({ language: request.language, sandbox: kind, limits }, "execution started");
-    const result = await sandbox.execute(request, { limits, ...(context.signal ? { signal: context.signal } : {}) });
+    const result = await sandbox.execute(request, {
+      limits,
+      ...(context.signal ? { signal: context.signal } : {}),
+      ...(context.effects ? { effects: context.effects } : {}),
+    });
     log.info(
       {
         exitCode: result.exitCode,

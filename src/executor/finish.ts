@@ -4,13 +4,14 @@
  * the response. In a dry run no file is kept, no secret was released and no egress happened: the
  * response carries the manifest of what would have happened instead.
  */
+
+import type { EgressEffect } from "../egress/effect.js";
 import type { OutcomeCode } from "../errors.js";
 import type { ExecuteResponse } from "../http/schemas.js";
 import { isPersisted } from "../policy/schema.js";
 import type { ExecutionResult, WorkspaceFile } from "../sandbox/types.js";
 import { mergeCounts, type RedactionCounts, type Redactor } from "../secrets/redact.js";
 import { sha256Hex } from "../tools/digest.js";
-import { egressAllows } from "../tools/schema.js";
 import { toResponse } from "./executor.js";
 import type { ExecutionPlan } from "./plan.js";
 
@@ -23,21 +24,19 @@ export type Effect =
       readonly performed: boolean;
     }
   | { readonly effect: "secret"; readonly name: string; readonly performed: boolean }
-  | {
-      readonly effect: "egress";
-      readonly target: string;
-      readonly methods: readonly string[];
-      readonly performed: false;
-      readonly answeredBy: "mock" | "DRY_RUN";
-    };
+  | EgressEffect;
 
 export interface Manifest {
   readonly files: ReadonlyArray<{ readonly path: string; readonly size: number; readonly sha256: string }>;
   readonly secrets: ReadonlyArray<{ readonly name: string }>;
+  /** Every HTTP call the guest made: answered by a mock, refused with DRY_RUN, or denied by policy. */
   readonly egress: ReadonlyArray<{
-    readonly target: string;
-    readonly methods: readonly string[];
-    readonly answeredBy: "mock" | "DRY_RUN";
+    readonly method: string;
+    readonly url: string;
+    readonly decision: "allow" | "deny";
+    readonly answeredBy: EgressEffect["answeredBy"];
+    readonly status?: number;
+    readonly code?: string;
   }>;
 }
 
@@ -62,6 +61,7 @@ export function finishRun(
   sandbox: ExecuteResponse["sandbox"],
   result: ExecutionResult,
   redactor: Redactor,
+  egressEffects: readonly EgressEffect[] = [],
 ): FinishedRun {
   // The secrets the policy grants: released for a real run, only listed in a dry run's manifest.
   const secretNames = plan.policy.secrets;
@@ -87,8 +87,15 @@ export function finishRun(
     ...files.map((f) => ({ effect: "file" as const, ...f, performed })),
     ...secretNames.map((name) => ({ effect: "secret" as const, name, performed })),
   ];
-  const egress = plan.dryRun ? declaredEgress(plan) : [];
-  effects.push(...egress.map((e) => ({ effect: "egress" as const, ...e, performed: false as const })));
+  effects.push(...egressEffects);
+  const egress = egressEffects.map((e) => ({
+    method: e.method,
+    url: e.url,
+    decision: e.decision,
+    answeredBy: e.answeredBy,
+    ...(e.status !== undefined ? { status: e.status } : {}),
+    ...(e.code !== undefined ? { code: e.code } : {}),
+  }));
 
   const cleaned: ExecutionResult = {
     ...result,
@@ -112,16 +119,6 @@ export function finishRun(
     ...(code !== undefined && LIMIT_CODES.has(code) ? { limitHit: code } : {}),
     violation: code === "SANDBOX_VIOLATION",
   };
-}
-
-/** The egress the policy allows, and whether a declared mock would answer it in a dry run. */
-function declaredEgress(plan: ExecutionPlan): Manifest["egress"] {
-  const mocks = plan.tool?.mocks ?? [];
-  return plan.policy.network.egress.map((rule) => ({
-    target: rule.host ?? rule.urlPrefix ?? "",
-    methods: rule.methods,
-    answeredBy: mocks.some((m) => egressAllows(rule, m.method, m.url)) ? ("mock" as const) : ("DRY_RUN" as const),
-  }));
 }
 
 /** The stored copy of a response: whole when it fits, else without output and file contents. */

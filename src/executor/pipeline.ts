@@ -29,6 +29,7 @@ import type { ControlStore, ExecutionRecord, NewExecution, RecordError } from ".
 import { checkInput, jsonDepth, MAX_INPUT_DEPTH } from "../tools/input.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import { type InvokeRequest, mockSchema, type ToolMock } from "../tools/schema.js";
+import { type EffectApprover, type EgressTransport, ExecutionEffects } from "./effects.js";
 import type { Executor } from "./executor.js";
 import { newExecutionId } from "./executor.js";
 import { finishRun, type RunResponse, storableResult } from "./finish.js";
@@ -44,6 +45,10 @@ export interface PipelineOptions {
   readonly limits: LimitPolicy;
   readonly approvalTtlMs: number;
   readonly maxStoredResultBytes: number;
+  /** How guest HTTP calls reach the network (resolver, dialer, limits). */
+  readonly egress: EgressTransport;
+  /** Asks a human about one effect; without it an effect that needs approval is refused. */
+  readonly effectApprover?: EffectApprover;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -53,6 +58,8 @@ export interface PipelineContext {
   /** Name of the principal that asked: the owner of the execution. */
   readonly owner: string;
   readonly traceId?: string;
+  /** Sent on the guest's outgoing HTTP requests. */
+  readonly traceparent?: string;
   readonly keyName?: string;
   readonly signal?: AbortSignal;
   /** Variables the server adds for the guest (correlation ids): not scanned, not the client's data. */
@@ -292,7 +299,7 @@ export class ExecutionPipeline {
    */
   async run(
     plan: ExecutionPlan,
-    ctx: Pick<PipelineContext, "requestId" | "traceId" | "keyName" | "signal">,
+    ctx: Pick<PipelineContext, "requestId" | "traceId" | "traceparent" | "keyName" | "signal">,
     fresh?: { execution: NewExecution; steps: AuditEventInput[] },
   ): Promise<RunResponse> {
     const { audit, store, vault, executor } = this.options;
@@ -313,6 +320,14 @@ export class ExecutionPipeline {
         ? await store.createExecution(fresh.execution, [...fresh.steps, started])
         : await store.appendEvents([started]),
     );
+    const effects = new ExecutionEffects({
+      plan,
+      requestId: ctx.requestId,
+      ...(ctx.traceparent !== undefined ? { traceparent: ctx.traceparent } : {}),
+      vault,
+      transport: this.options.egress,
+      ...(this.options.effectApprover ? { approver: this.options.effectApprover } : {}),
+    });
     let result: Awaited<ReturnType<Executor["run"]>>;
     try {
       result = await executor.run(
@@ -325,6 +340,7 @@ export class ExecutionPipeline {
           ...(ctx.traceId ? { traceId: ctx.traceId } : {}),
           ...(ctx.keyName ? { keyName: ctx.keyName } : {}),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
+          effects,
         },
       );
     } catch (error) {
@@ -332,13 +348,14 @@ export class ExecutionPipeline {
       const recorded: RecordError = { code, message: isServiceError(error) ? error.message : "the sandbox failed" };
       audit.publish(
         await store.updateExecution(id, ["running"], { status: "completed", error: recorded }, this.now(), [
+          ...effects.effects().map((effect) => step("effect", { ...effect })),
           step("completed", { status: "completed", error: recorded }),
         ]),
       );
       throw error;
     }
 
-    const finished = finishRun(plan, sandbox, result, new Redactor(vault.all()));
+    const finished = finishRun(plan, sandbox, result, new Redactor(vault.all()), effects.effects());
     const after: AuditEventInput[] = [];
     if (Object.keys(finished.redactions).length > 0) {
       after.push(step("secret_scan", { phase: "output", redactions: finished.redactions }));

@@ -77,6 +77,27 @@ describe("policy decisions: limits and secrets", () => {
     expect(evaluation.decisions.map((d) => d.decision).sort()).toEqual(["deny", "prompt"]);
   });
 
+  it("denies an egress credential the server has no value for, without releasing it to the guest", () => {
+    const withCredential = policy({
+      approval: "never",
+      egress: { allow: [{ host: "api.example.com", credential: { secret: "HOOK_TOKEN", as: "bearer" } }] },
+    });
+    const missing = evaluatePolicy({ policy: withCredential, subject: "t", dryRun: false, availableSecrets: none });
+    expect(missing.decision).toBe("deny");
+    expect(missing.decisions.filter((d) => d.decision === "deny").map((d) => `${d.capability}:${d.target}`)).toEqual([
+      "network:credential HOOK_TOKEN",
+    ]);
+    const present = evaluatePolicy({
+      policy: withCredential,
+      subject: "t",
+      dryRun: false,
+      availableSecrets: new Set(["HOOK_TOKEN"]),
+    });
+    expect(present.decision).toBe("allow");
+    // Not a guest environment secret: no `secrets` decision releases it.
+    expect(present.decisions.some((d) => d.capability === "secrets")).toBe(false);
+  });
+
   it("withholds secrets in a dry run but still allows it", () => {
     const evaluation = evaluatePolicy({
       policy: base,

@@ -68,6 +68,20 @@ export function evaluatePolicy(input: EvaluationInput): PolicyEvaluation {
     }
   }
 
+  // A credential the egress allowlist attaches is looked up by the host at call time and never
+  // reaches the guest; a name the server has no value for is refused before anything runs.
+  const credentials = new Set(policy.egress.allow.flatMap((rule) => (rule.credential ? [rule.credential.secret] : [])));
+  for (const name of credentials) {
+    if (!input.availableSecrets.has(name)) {
+      decisions.push({
+        decision: "deny",
+        capability: "network",
+        target: `credential ${name}`,
+        reason: "an egress rule attaches a secret this server has no value for",
+      });
+    }
+  }
+
   decisions.push(approvalDecision(policy, input.subject, dryRun));
   return combine(decisions);
 }

@@ -10,7 +10,7 @@ describe("policy schema", () => {
       approval: "on-effect",
       limits: {},
       filesystem: { persist: [] },
-      network: { egress: [] },
+      egress: { allow: [] },
       secrets: [],
     });
   });
@@ -27,7 +27,7 @@ describe("policy schema", () => {
   });
 
   it("validates egress rules: exactly one of host and urlPrefix, http(s) only, no credentials", () => {
-    const egress = (rule: unknown) => policySchema.safeParse({ network: { egress: [rule] } }).success;
+    const egress = (rule: unknown) => policySchema.safeParse({ egress: { allow: [rule] } }).success;
     expect(egress({ host: "api.example.com" })).toBe(true);
     expect(egress({ host: "*.example.com:8443", methods: ["GET", "POST"] })).toBe(true);
     expect(egress({ urlPrefix: "https://api.example.com/v1/" })).toBe(true);
@@ -35,7 +35,21 @@ describe("policy schema", () => {
     expect(egress({ methods: ["GET"] })).toBe(false);
     expect(egress({ urlPrefix: "ftp://example.com/" })).toBe(false);
     expect(egress({ urlPrefix: "https://user:pw@example.com/" })).toBe(false);
-    expect(egress({ host: "Example.COM" })).toBe(false);
+    expect(egress({ host: "exa mple.com" })).toBe(false);
+    expect(egress({ host: "api.example.com", credential: { secret: "TOKEN", as: "bearer" } })).toBe(true);
+    expect(egress({ host: "api.example.com", credential: { secret: "TOKEN", as: "header" } })).toBe(false);
+    expect(egress({ host: "*.example.com", allowPrivate: true })).toBe(false);
+  });
+
+  it("reads network.egress (the earlier name) as egress.allow, and refuses both at once", () => {
+    const rule = { host: "api.example.com", methods: ["GET" as const] };
+    const legacy = policySchema.parse({ network: { egress: [rule] } });
+    expect(legacy.egress.allow).toEqual([{ ...rule, allowPrivate: false }]);
+    expect("network" in legacy).toBe(false);
+    expect(policySchema.parse({ egress: { allow: [rule] } })).toEqual(legacy);
+    const both = policySchema.safeParse({ egress: { allow: [rule] }, network: { egress: [rule] } });
+    expect(both.success).toBe(false);
+    expect(both.error?.issues[0]?.path).toEqual(["network"]);
   });
 
   it("keeps read-only policies to safe egress methods", () => {
@@ -45,6 +59,11 @@ describe("policy schema", () => {
     });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path).toEqual(["network", "egress", 0, "methods"]);
+    const current = policySchema.safeParse({
+      sideEffect: "read-only",
+      egress: { allow: [{ host: "a.b", methods: ["PUT"] }] },
+    });
+    expect(current.error?.issues[0]?.path).toEqual(["egress", "allow", 0, "methods"]);
   });
 
   it("checks ceilings against the server maxima", () => {

@@ -7,11 +7,13 @@
  * - `limits`: ceilings for `timeoutMs`, `memoryLimitBytes`, `maxOutputBytes` (never above the server's maxima).
  * - `filesystem`: `persist` (workspace paths whose output files are kept and returned; default none)
  *   and `quotaBytes` (ceiling on bytes the guest may write).
- * - `network.egress`: allowlist of `{ host | urlPrefix, methods }`; default none. Stored and
- *   validated today; enforced by the egress work (guests have no network at all until then).
+ * - `egress.allow`: allowlist of `{ host | urlPrefix, methods, credential?, allowPrivate? }`; default
+ *   none (no network). Enforced by the host on every guest HTTP call (src/egress). `network.egress`,
+ *   the name of the same list before egress existed, is still accepted and read as `egress.allow`.
  * - `secrets`: names of configured secrets the tool may use; values never appear in code, responses or logs.
  */
 import { z } from "zod";
+import { egressRuleSchema } from "../egress/policy.js";
 import type { Limits } from "../sandbox/limits.js";
 import { normaliseWorkspacePath } from "../sandbox/workspace.js";
 
@@ -23,26 +25,9 @@ export const MAX_SECRETS = 32;
 export const MAX_EGRESS_RULES = 64;
 export const MAX_PERSIST_PATHS = 64;
 
-const HOST =
-  /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
 /** Environment variable names the sandbox sets itself; a secret may not take them. */
 const RESERVED_ENV = new Set(["PATH", "HOME", "LANG", "PWD", "SANDBOX_REQUEST_ID", "TRACEPARENT"]);
 export const SECRET_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
-
-function isUrlPrefix(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (
-      (url.protocol === "https:" || url.protocol === "http:") &&
-      url.username === "" &&
-      url.password === "" &&
-      url.hash === "" &&
-      !value.includes("#")
-    );
-  } catch {
-    return false;
-  }
-}
 
 /** `/workspace`, `.` -> `/workspace`; `out`, `/workspace/out/` -> `/workspace/out`; escapes -> null. */
 export function canonicalPersistPath(input: string): string | null {
@@ -52,26 +37,10 @@ export function canonicalPersistPath(input: string): string | null {
   return relative === null ? null : `/workspace/${relative}`;
 }
 
-const egressRuleSchema = z
-  .object({
-    host: z
-      .string()
-      .max(260)
-      .regex(HOST, { message: "must be a lowercase host name, optionally *. prefixed, optionally :port" })
-      .optional(),
-    urlPrefix: z
-      .string()
-      .max(2048)
-      .refine(isUrlPrefix, { message: "must be an http(s) URL without credentials or fragment" })
-      .optional(),
-    methods: z.array(z.enum(HTTP_METHODS)).min(1).max(HTTP_METHODS.length).default(["GET"]),
-  })
-  .strict()
-  .refine((r) => (r.host === undefined) !== (r.urlPrefix === undefined), {
-    message: "give exactly one of host and urlPrefix",
-  });
-
+/** One egress allowlist entry: the contract of issue 8 (src/egress/policy.ts, docs/egress.md). */
 export type EgressRule = z.infer<typeof egressRuleSchema>;
+
+const egressRules = z.array(egressRuleSchema).max(MAX_EGRESS_RULES);
 
 const ceiling = z.number().int().positive();
 
@@ -111,10 +80,15 @@ export const policySchema = z
       })
       .strict()
       .default({ persist: [] }),
-    network: z
-      .object({ egress: z.array(egressRuleSchema).max(MAX_EGRESS_RULES).default([]) })
+    egress: z
+      .object({ allow: egressRules.default([]) })
       .strict()
-      .default({ egress: [] }),
+      .optional(),
+    /** The earlier name of `egress.allow`; read as it, never both. */
+    network: z
+      .object({ egress: egressRules.default([]) })
+      .strict()
+      .optional(),
     secrets: z
       .array(
         z
@@ -130,17 +104,33 @@ export const policySchema = z
   })
   .strict()
   .superRefine((policy, ctx) => {
+    if (policy.egress !== undefined && policy.network !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["network"],
+        message: "give egress.allow (network.egress is its old name), not both",
+      });
+      return;
+    }
     if (policy.sideEffect !== "read-only") return;
-    policy.network.egress.forEach((rule, i) => {
+    const [path, rules] =
+      policy.network !== undefined
+        ? [["network", "egress"], policy.network.egress]
+        : [["egress", "allow"], policy.egress?.allow ?? []];
+    rules.forEach((rule, i) => {
       if (rule.methods.some((m) => !SAFE_METHODS.has(m))) {
         ctx.addIssue({
           code: "custom",
-          path: ["network", "egress", i, "methods"],
+          path: [...path, i, "methods"],
           message: "a read-only policy may only allow GET, HEAD and OPTIONS",
         });
       }
     });
-  });
+  })
+  .transform(({ network, egress, ...rest }) => ({
+    ...rest,
+    egress: { allow: egress?.allow ?? network?.egress ?? [] },
+  }));
 
 export type Policy = z.infer<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;

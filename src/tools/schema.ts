@@ -6,7 +6,8 @@
 import { z } from "zod";
 import { compileRule, ruleMatches } from "../egress/match.js";
 import { parseEgressUrl } from "../egress/url.js";
-import { type EgressRule, HTTP_METHODS, policySchema } from "../policy/schema.js";
+import type { EgressRuleInput } from "../egress/policy.js";
+import { HTTP_METHODS, policySchema } from "../policy/schema.js";
 import { LANGUAGES } from "../sandbox/types.js";
 
 export const TOOL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -66,7 +67,7 @@ export const toolDefinitionSchema = z
   .strict()
   .superRefine((tool, ctx) => {
     tool.mocks?.forEach((mock, i) => {
-      if (!tool.policy.network.egress.some((rule) => egressAllows(rule, mock.method, mock.url))) {
+      if (!tool.policy.egress.allow.some((rule) => egressAllows(rule, mock.method, mock.url))) {
         ctx.addIssue({
           code: "custom",
           path: ["mocks", i, "url"],
@@ -95,8 +96,8 @@ export type InvokeRequest = z.infer<typeof invokeRequestSchema>;
  * parsed URLs, prefixes on a path-segment boundary (`https://api.example.com` never matches
  * `https://api.example.com.evil.net/`), IP literals compared as addresses.
  */
-export function egressAllows(rule: EgressRule, method: string, url: string): boolean {
-  const compiled = compileRule({ ...rule, methods: [...rule.methods] }, 0);
+export function egressAllows(rule: EgressRuleInput, method: string, url: string): boolean {
+  const compiled = compileRule(rule, 0);
   const parsed = parseEgressUrl(url);
   return compiled.ok && parsed.ok && ruleMatches(compiled.rule, parsed.target, method);
 }

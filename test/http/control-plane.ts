@@ -54,7 +54,14 @@ export interface RunBody {
   readonly manifest?: {
     files: Array<{ path: string; size: number; sha256: string }>;
     secrets: Array<{ name: string }>;
-    egress: Array<{ target: string; methods: string[]; answeredBy: string }>;
+    egress: Array<{
+      method: string;
+      url: string;
+      decision: string;
+      answeredBy: string;
+      status?: number;
+      code?: string;
+    }>;
   };
   readonly error?: { code: string; message: string };
 }

@@ -83,10 +83,8 @@ describe("dry run", () => {
     expect(body.manifest).toEqual({
       files: [{ path: "out/sent.json", size: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }],
       secrets: [{ name: "API_TOKEN" }],
-      egress: [
-        { target: "hooks.example.com", methods: ["POST"], answeredBy: "mock" },
-        { target: "https://api.example.com/v1/", methods: ["GET"], answeredBy: "DRY_RUN" },
-      ],
+      // This guest makes no HTTP call; test/http/egress.test.ts covers calls answered by mocks.
+      egress: [],
     });
 
     const record = (await cp.call("agent", "GET", `/v1/executions/${body.id}`)).body;
@@ -96,8 +94,6 @@ describe("dry run", () => {
       "policy_decision",
       "secret_scan",
       "sandbox_started",
-      "effect",
-      "effect",
       "effect",
       "effect",
       "completed",

@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import type { PipelineContext, Submission } from "../../executor/pipeline.js";
+import { formatTraceparent } from "../trace-context.js";
 import type { AppEnv } from "../types.js";
 
 /** The principal's name: the owner of what it starts. `anonymous` only under --no-auth. */
@@ -18,6 +19,7 @@ export function pipelineContext(c: Context<AppEnv>, serverEnv?: Record<string, s
     requestId: c.get("requestId"),
     owner: ownerOf(c),
     traceId: c.get("trace").traceId,
+    traceparent: formatTraceparent(c.get("trace")),
     ...(keyName !== undefined ? { keyName } : {}),
     signal: c.req.raw.signal,
     ...(serverEnv ? { serverEnv } : {}),
