@@ -1,22 +1,27 @@
 /**
- * The host side of one CPython execution: a guest filesystem (the workspace tree plus the read-only
- * stdlib zip) and the WASI host over it. Used both for the snapshot interpreter booted in load()
+ * The host side of one CPython execution: a guest filesystem (the workspace tree, the read-only
+ * stdlib zip and `sandbox` package, and the HTTP host-call device bound to this execution's
+ * `context.http`) and the WASI host over it. Used both for the snapshot interpreter booted in load()
  * and for every execution, so the host-side layout (fd numbers, preopens) is identical at capture
  * and at restore. The instance itself comes from wasm/host/snapshot-module.ts.
  */
 import { File, type Inode } from "@bjorn3/browser_wasi_shim";
 import type { WorkspaceFile } from "../../src/sandbox/types.js";
 import type { RunContext } from "../../src/sandbox/wasm/runtime.js";
+import { httpDevicePreopen } from "../../wasm/host/http-device.js";
 import { VfsDirectory, VfsPreopen } from "../../wasm/host/wasi-fs.js";
 import { createWasiHost, type WasiHost } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem, type GuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { STDLIB_ZIP_GUEST_PATH } from "./artifacts.js";
+import { type LibraryFile, siteTree } from "./guest-library.js";
 
 export interface HostOptions {
   readonly files: readonly WorkspaceFile[];
   readonly stdin: string;
   readonly maxFilesystemBytes: number;
-  readonly context: Pick<RunContext, "stdout" | "stderr" | "deadline" | "cancelled">;
+  readonly context: Pick<RunContext, "stdout" | "stderr" | "deadline" | "cancelled" | "http">;
+  /** The `sandbox` package, served under site-packages. */
+  readonly library: readonly LibraryFile[];
 }
 
 export interface PythonHost {
@@ -28,14 +33,18 @@ const STDLIB_DIR = STDLIB_ZIP_GUEST_PATH.slice(0, STDLIB_ZIP_GUEST_PATH.lastInde
 const STDLIB_NAME = STDLIB_ZIP_GUEST_PATH.slice(STDLIB_DIR.length + 1);
 
 /**
- * /usr/local/lib as a read-only preopen holding only the stdlib zip. The zip's bytes are shared by
- * every instance of a worker: the file is read-only (the shim refuses write opens and writes with
- * EPERM/EBADF) and sits in a read-only directory (no unlink, rename or new entries).
+ * /usr/local/lib as a read-only preopen holding only the stdlib zip and site-packages/sandbox. Their
+ * bytes are shared by every instance of a worker: the files are read-only (the shim refuses write
+ * opens and writes with EPERM/EBADF) and sit in read-only directories (no unlink, rename or new
+ * entries); the File objects themselves are per execution.
  */
-function stdlibPreopen(stdlib: Uint8Array): VfsPreopen {
+function stdlibPreopen(stdlib: Uint8Array, library: readonly LibraryFile[]): VfsPreopen {
   const zip = new File(new ArrayBuffer(0), { readonly: true });
   zip.data = stdlib;
-  return new VfsPreopen(STDLIB_DIR, new VfsDirectory(new Map<string, Inode>([[STDLIB_NAME, zip]]), null));
+  return new VfsPreopen(
+    STDLIB_DIR,
+    new VfsDirectory(new Map<string, Inode>([[STDLIB_NAME, zip], siteTree(library)]), null),
+  );
 }
 
 export function createPythonHost(stdlib: Uint8Array, options: HostOptions): PythonHost {
@@ -47,7 +56,7 @@ export function createPythonHost(stdlib: Uint8Array, options: HostOptions): Pyth
     env: {},
     stdin: options.stdin,
     context: options.context,
-    preopens: [...fs.preopens, stdlibPreopen(stdlib)],
+    preopens: [...fs.preopens, stdlibPreopen(stdlib, options.library), httpDevicePreopen(options.context.http)],
   });
   return { host, fs };
 }

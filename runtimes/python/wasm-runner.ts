@@ -82,6 +82,7 @@ export async function createPythonRunner(assets: PythonAssets, options: PythonRu
         stdin: request.stdin,
         maxFilesystemBytes: context.limits.maxFilesystemBytes,
         context,
+        library: assets.library,
       });
       attach(host);
       const guest = new PythonGuest(instance, memory);

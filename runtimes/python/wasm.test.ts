@@ -3,13 +3,13 @@
  * per run.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { DEFAULT_LIMITS, type Limits } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
 import type { OutputSink, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { python as cases } from "../../test/conformance/cases/python.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 import { pythonWasmRuntime } from "./wasm.js";
-import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 class CappedSink implements OutputSink {
   private readonly chunks: Uint8Array[] = [];

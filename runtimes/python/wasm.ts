@@ -24,6 +24,7 @@ import { captureSnapshot, isMemoryZero, type MemorySnapshot } from "../../wasm/h
 import { instantiateFresh, rewriteForSnapshots } from "../../wasm/host/snapshot-module.js";
 import { PYTHON_ARTIFACTS, pythonArtifactPath } from "./artifacts.js";
 import { PythonGuest } from "./guest.js";
+import { type LibraryFile, readGuestLibrary, SANDBOX_MODULES } from "./guest-library.js";
 import { createPythonHost } from "./instance.js";
 import { createPythonRunner } from "./wasm-runner.js";
 
@@ -73,6 +74,8 @@ export const PRELOADED_MODULES: readonly string[] = [
   "uuid",
   "traceback",
   "linecache",
+  // HTTP through the host (guest-library.ts); urllib.request is routed lazily, on its import
+  ...SANDBOX_MODULES,
 ];
 
 /** Memory cap while booting the snapshot interpreter. */
@@ -83,6 +86,8 @@ export interface PythonAssets {
   readonly memoryImport: MemoryImportName;
   readonly minimumPages: number;
   readonly stdlib: Uint8Array;
+  /** The `sandbox` package's source files. */
+  readonly library: readonly LibraryFile[];
   readonly snapshot: MemorySnapshot;
 }
 
@@ -90,6 +95,7 @@ export function isPythonAssets(value: RuntimeAssets): value is RuntimeAssets & P
   return (
     value.module instanceof WebAssembly.Module &&
     value.stdlib instanceof Uint8Array &&
+    Array.isArray(value.library) &&
     typeof value.minimumPages === "number" &&
     typeof value.memoryImport === "object" &&
     value.memoryImport !== null &&
@@ -115,7 +121,16 @@ export async function bootSnapshot(
     files: [],
     stdin: "",
     maxFilesystemBytes: 0,
-    context: { stdout: discard, stderr: discard, deadline: Number.POSITIVE_INFINITY, cancelled: () => false },
+    library: assets.library,
+    context: {
+      stdout: discard,
+      stderr: discard,
+      deadline: Number.POSITIVE_INFINITY,
+      cancelled: () => false,
+      http: () => {
+        throw new Error("the snapshot interpreter made an HTTP call while booting");
+      },
+    },
   });
   attach(host);
   const guest = new PythonGuest(instance, memory);
@@ -130,9 +145,10 @@ export async function bootSnapshot(
 
 /** Compile the committed artifacts and boot the snapshot interpreter. */
 export async function loadPythonAssets(preload: readonly string[] = PRELOADED_MODULES): Promise<PythonAssets> {
-  const [wasm, stdlib] = await Promise.all([
+  const [wasm, stdlib, library] = await Promise.all([
     readFile(pythonArtifactPath(PYTHON_ARTIFACTS.module)),
     readFile(pythonArtifactPath(PYTHON_ARTIFACTS.stdlib)),
+    readGuestLibrary(),
   ]);
   const ready = await rewriteForSnapshots(new Uint8Array(wasm));
   const base = {
@@ -140,6 +156,7 @@ export async function loadPythonAssets(preload: readonly string[] = PRELOADED_MO
     memoryImport: ready.memoryImport,
     minimumPages: ready.minimumPages,
     stdlib: new Uint8Array(stdlib),
+    library,
   };
   const snapshot = await bootSnapshot(base, ready.segments, ready.globalNames, preload);
   return { ...base, snapshot };

@@ -16,6 +16,7 @@ import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { ExecutionOutcome, ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
 import type { RunContext, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
+import { httpDevicePreopen } from "../../wasm/host/http-device.js";
 import { type RestoreTarget, restoredPages } from "../../wasm/host/snapshot-module.js";
 import { createWasiHost, isWasiExit } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
@@ -75,7 +76,9 @@ export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOp
 
       const { instance, memory, attach } = await spares.take(limitBytes);
       spares.refill(limitBytes);
-      attach(createWasiHost({ args: [], env: request.env, stdin: request.stdin, context, preopens: fs.preopens }));
+      // The device's preopen follows the tree's, as at snapshot boot (wasm.ts).
+      const preopens = [...fs.preopens, httpDevicePreopen(context.http)];
+      attach(createWasiHost({ args: [], env: request.env, stdin: request.stdin, context, preopens }));
       const guest = new RubyGuest(instance);
       const nearCap = (): boolean => memory.buffer.byteLength + NEAR_CAP_BYTES >= maxPages * WASM_PAGE_BYTES;
 

@@ -1,11 +1,12 @@
 /**
  * Helpers for the Ruby runtime's tests: capped output sinks and a one-call `run`.
  */
+
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { DEFAULT_LIMITS, type Limits } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
 import type { OutputSink, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
-import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 export class CaptureSink implements OutputSink {
   private readonly chunks: Uint8Array[] = [];

@@ -7,8 +7,9 @@
  *      mostly the embedded stdlib) made passive, so a new memory starts zero and restoring copies
  *      only the snapshot's non-zero pages (measured: restore 45 -> 19 ms, instantiate 22 -> 6 ms);
  *   2. boot one interpreter (libc/wasi-vfs init + ruby_init with RubyGems, ~2 s) with no guest
- *      code, compile the per-execution bootstrap into it (bootstrap.ts), and snapshot its memory
- *      and globals (wasm/host/memory-snapshot.ts).
+ *      code, compile the per-execution bootstrap into it (bootstrap.ts), define Sandbox::HTTP
+ *      (sandbox-http.ts, loads `json`), and snapshot its memory and globals
+ *      (wasm/host/memory-snapshot.ts).
  * createRunner() / after every run (worker): a SparePool prepares the next instance off the reply
  * path: a new Memory capped at the memory limit, a new Instance, the snapshot copied in.
  * run(): takes that never-used instance, attaches the execution's WASI host and evaluates a one-line
@@ -21,6 +22,7 @@ import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { RuntimeInfo } from "../../src/sandbox/types.js";
 import type { Runner, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
 import { applySegments } from "../../wasm/host/detach-data.js";
+import { httpDevicePreopen } from "../../wasm/host/http-device.js";
 import type { MemoryImportName } from "../../wasm/host/memory-import.js";
 import { captureSnapshot, isMemoryZero, type MemorySnapshot } from "../../wasm/host/memory-snapshot.js";
 import { instantiateFresh, rewriteForSnapshots, type SnapshotReadyModule } from "../../wasm/host/snapshot-module.js";
@@ -28,6 +30,7 @@ import { createWasiHost } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { BOOTSTRAP_DEFINITION } from "./bootstrap.js";
 import { RubyGuest, sealedRubyImports } from "./ruby-abi.js";
+import { SANDBOX_HTTP_DEFINITION } from "./sandbox-http.js";
 import { createRubyRunner } from "./wasm-runner.js";
 
 const PACKAGE = "@ruby/3.4-wasm-wasi";
@@ -73,6 +76,9 @@ async function packageVersion(wasmPath: string): Promise<string> {
 async function bootSnapshot(ready: SnapshotReadyModule): Promise<{ snapshot: MemorySnapshot; rubyVersion: string }> {
   const discard = { write: () => undefined, length: 0 };
   const fs = createGuestFilesystem({ files: [], maxFilesystemBytes: 0 });
+  const device = httpDevicePreopen(() => {
+    throw new Error("the snapshot interpreter made an HTTP call while booting");
+  });
   const memory = new WebAssembly.Memory({
     initial: ready.minimumPages,
     maximum: BOOT_MEMORY_BYTES / WASM_PAGE_BYTES,
@@ -86,7 +92,7 @@ async function bootSnapshot(ready: SnapshotReadyModule): Promise<{ snapshot: Mem
       args: [],
       env: {},
       stdin: "",
-      preopens: fs.preopens,
+      preopens: [...fs.preopens, device],
       context: { stdout: discard, stderr: discard, deadline: Number.POSITIVE_INFINITY, cancelled: () => false },
     }),
   );
@@ -100,6 +106,7 @@ async function bootSnapshot(ready: SnapshotReadyModule): Promise<{ snapshot: Mem
   if (version.state !== 0) throw new Error("ruby.wasm failed to report RUBY_VERSION");
   const rubyVersion = guest.readString(version.value);
   if (guest.evalProtect(BOOTSTRAP_DEFINITION).state !== 0) throw new Error("the ruby bootstrap failed to compile");
+  if (guest.evalProtect(SANDBOX_HTTP_DEFINITION).state !== 0) throw new Error("Sandbox::HTTP failed to load");
   if (guest.evalProtect("GC.start; nil").state !== 0) throw new Error("ruby.wasm failed to collect garbage");
   const snapshot = captureSnapshot(memory, fresh.instance, ready.globalNames, freshMemoryWasZero);
   return { snapshot, rubyVersion };

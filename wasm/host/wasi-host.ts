@@ -199,7 +199,7 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
       return target === stdin ? BigInt(stdin.remaining) : 0n;
     },
     now: clockNow,
-    deadline: context.deadline,
+    deadline: () => context.deadline,
     cancelled: () => context.cancelled(),
   };
 

@@ -21,8 +21,8 @@ export interface PollEnvironment {
   readyBytes(fd: number): bigint | null;
   /** Current time of a clock in nanoseconds, or null for an unsupported clock. */
   now(clockId: number): bigint | null;
-  /** Epoch milliseconds at which the guest must stop. */
-  readonly deadline: number;
+  /** Epoch milliseconds at which the guest must stop; read at every check (it can move later). */
+  deadline(): number;
   cancelled(): boolean;
 }
 
@@ -90,8 +90,8 @@ export function pollOneoff(
       if (env.cancelled()) throw new GuestLimitError("TIMEOUT", "the execution was stopped while sleeping");
       const now = Date.now();
       if (now >= wakeAt) break;
-      if (now >= env.deadline) throw new GuestLimitError("TIMEOUT", "the guest slept past its deadline");
-      sleepMs(Math.min(SLICE_MS, wakeAt - now, Math.max(1, env.deadline - now)));
+      if (now >= env.deadline()) throw new GuestLimitError("TIMEOUT", "the guest slept past its deadline");
+      sleepMs(Math.min(SLICE_MS, wakeAt - now, Math.max(1, env.deadline() - now)));
     }
     const now = Date.now();
     for (const t of timers) {
