@@ -29,6 +29,9 @@ const FUNCTIONS = {
   stderr: "__sandbox.bash.stderr",
   summary: "__sandbox.bash.summary",
   file: "__sandbox.bash.file",
+  httpRequest: "__sandbox.bash.httpRequest",
+  httpBody: "__sandbox.bash.httpBody",
+  httpReply: "__sandbox.bash.httpReply",
   reseed: "__sandbox.reseed",
   nextTimer: "__sandbox.timers.nextDue",
   runTimers: "__sandbox.timers.runDue",
@@ -119,6 +122,20 @@ export class GuestApi {
 
   file(index: number): Uint8Array {
     return this.bytes(this.call("file", [this.context.newNumber(index)]));
+  }
+
+  /** The HTTP request a command is waiting on (state "http"): JSON without the body. */
+  httpRequest(): string {
+    return this.withResult(this.call("httpRequest", []), (h) => this.context.getString(h));
+  }
+
+  httpBody(): Uint8Array {
+    return this.bytes(this.call("httpBody", []));
+  }
+
+  /** Answer the waiting request; the command's promise resolves on the next job. */
+  httpReply(json: string, body: Uint8Array): void {
+    this.call("httpReply", [this.context.newString(json), this.context.newArrayBuffer(toArrayBuffer(body))]).dispose();
   }
 
   private bytes(handle: QuickJSHandle): Uint8Array {

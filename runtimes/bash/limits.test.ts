@@ -3,9 +3,9 @@
  * runner stays usable afterwards, and nothing is left running.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
 import { CappedSink, createHarness, type Harness } from "./runner-harness.js";
-import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 const MiB = 1024 * 1024;
 

@@ -3,11 +3,12 @@
  * QuickJS compile time, instance build time (shims + bundle evaluation), snapshot size, restore
  * time, per-run time of small scripts, and memory per instance. Prints one JSON object.
  */
+
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
 import { BUILD_DIR, buildBashBundle } from "./bundle.js";
 import { CappedSink } from "./runner-harness.js";
 import { type BashRunner, createBashWasmRuntime } from "./wasm.js";
-import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 const RUNS = 50;
 

@@ -1,11 +1,14 @@
 /**
  * The host-side event loop for one run inside QuickJS: executes pending jobs in bounded slices
  * (never `executePendingJobs(-1)`), fires the shims' timers when due, sleeps on the host (not in
- * QuickJS) while only a timer is pending, and stops at the deadline or on cancellation. Between
+ * QuickJS) while only a timer is pending, answers the guest's HTTP requests when the guest waits on
+ * one (http-bridge.ts), and stops at the deadline or on cancellation. Between
  * slices it yields to the host event loop now and then, so the worker stays responsive.
  */
 import type { QuickJSRuntime } from "quickjs-emscripten";
+import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { type GuestApi, GuestException } from "./guest-api.js";
+import { type HostHttp, serveHttp } from "./http-bridge.js";
 
 /** Jobs per executePendingJobs call. */
 const JOB_SLICE = 512;
@@ -17,10 +20,15 @@ const YIELD_AFTER_MS = 25;
 const SLEEP_SLICE_MS = 20;
 
 export interface PumpControl {
-  /** Epoch ms after which the guest must stop. */
+  /**
+   * Epoch ms after which the guest must stop. Read at every use: it moves later after an HTTP
+   * request that waited for a human (give a getter over RunContext.deadline, never a copy).
+   */
   readonly deadline: number;
   /** True once the run must stop (deadline reached or cancelled). Also the QuickJS interrupt check. */
   readonly shouldStop: () => boolean;
+  /** Answers the guest's HTTP requests (RunContext.http). */
+  readonly http: HostHttp;
 }
 
 export type PumpEnd = "settled" | "interrupted" | "stalled";
@@ -44,7 +52,19 @@ export async function drive(
     // An interrupt inside a job may surface as a rejected promise that just-bash handles, so the
     // flag, not the guest's state, decides.
     if (interrupted() || control.shouldStop()) return "interrupted";
-    if (api.state() === "settled") return "settled";
+    const state = api.state();
+    if (state === "settled") return "settled";
+    if (state === "http") {
+      try {
+        serveHttp(api, control.http);
+      } catch (error) {
+        // Cancelled (or past the deadline) while the host was answering.
+        if (isGuestLimitError(error)) return "interrupted";
+        throw error;
+      }
+      sliceStart = Date.now();
+      continue;
+    }
     if (jobs.value > 0) {
       if (Date.now() - sliceStart >= YIELD_AFTER_MS) {
         await yieldToHost();

@@ -6,13 +6,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type GuestHttpReply, type GuestHttpRequest, NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { DEFAULT_LIMITS, type Limits } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest } from "../../src/sandbox/types.js";
 import type { OutputSink, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 import { buildBashBundle } from "./bundle.js";
 import { type BashRunner, type BashWasmOptions, createBashWasmRuntime } from "./wasm.js";
-import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 
 export class CappedSink implements OutputSink {
   private readonly chunks: Uint8Array[] = [];
@@ -55,6 +55,11 @@ export interface RunOptions {
   readonly limits?: Partial<Limits>;
   /** Cancel the run after this many milliseconds. */
   readonly cancelAfterMs?: number;
+  /**
+   * Answers the guest's HTTP requests synchronously, as the worker does (default: no network).
+   * `run.extendDeadline(ms)` moves the deadline later, as the host does after waiting for a human.
+   */
+  readonly http?: (request: GuestHttpRequest, run: { extendDeadline(ms: number): void }) => GuestHttpReply;
 }
 
 export interface Harness {
@@ -70,20 +75,28 @@ export async function createHarness(options: Omit<BashWasmOptions, "buildDir"> =
   const runner = (await runtime.createRunner(await runtime.load())) as BashRunner;
   return {
     runner,
-    async run(code, { request = {}, limits = {}, cancelAfterMs } = {}) {
+    async run(code, { request = {}, limits = {}, cancelAfterMs, http } = {}) {
       const resolved: Limits = { ...DEFAULT_LIMITS, timeoutMs: 10_000, ...limits };
       const stdout = new CappedSink(resolved.maxOutputBytes);
       const stderr = new CappedSink(resolved.maxOutputBytes);
       const started = Date.now();
+      let deadline = started + resolved.timeoutMs;
+      const control = {
+        extendDeadline(ms: number) {
+          deadline += ms;
+        },
+      };
       const outcome = await runner.run(
         { language: "bash", code, stdin: "", args: [], env: {}, files: [], ...request },
         {
           limits: resolved,
-          deadline: started + resolved.timeoutMs,
+          get deadline() {
+            return deadline;
+          },
           stdout,
           stderr,
           cancelled: () => cancelAfterMs !== undefined && Date.now() - started >= cancelAfterMs,
-          http: () => NO_NETWORK_REPLY,
+          http: http === undefined ? () => NO_NETWORK_REPLY : (req) => http(req, control),
         },
       );
       return {

@@ -147,7 +147,14 @@ export class BashRunner implements Runner {
           seed,
           memoryLimitBytes: limits.memoryLimitBytes,
         },
-        { deadline: context.deadline, shouldStop: () => Date.now() >= context.deadline || context.cancelled() },
+        {
+          // Lazy: the deadline moves later while an HTTP request waits for a human.
+          get deadline() {
+            return context.deadline;
+          },
+          shouldStop: () => Date.now() >= context.deadline || context.cancelled(),
+          http: (httpRequest) => context.http(httpRequest),
+        },
       );
     } finally {
       this.afterRun(instance);

@@ -8,6 +8,7 @@ import { type ExecutionRequest, SCRIPT_FILES, WORKSPACE } from "../../src/sandbo
 import type { RunContext, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { GuestLimitError, isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import type { BridgeState, HostBridge } from "./host-bridge.js";
+import { ABORTED_REPLY } from "./http-bridge.js";
 import type { PreparedInstance } from "./instance.js";
 import { PRELUDE_FILENAME } from "./prelude.js";
 import { VirtualFs } from "./virtual-fs.js";
@@ -60,6 +61,8 @@ export class Execution {
         if (this.stop) return;
         (fd === 2 ? this.ctx.stderr : this.ctx.stdout).write(text);
       },
+      // The context itself, not a copy: its deadline may move later while a human approves.
+      http: (request) => (this.stop ? ABORTED_REPLY : this.ctx.http(request)),
       onLimit: (error) => {
         if (this.stop) return;
         this.stop = {

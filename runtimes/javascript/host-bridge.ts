@@ -6,7 +6,9 @@
  */
 import { randomBytes } from "node:crypto";
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
+import { type GuestHttpReply, type GuestHttpRequest, NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
+import { httpCall } from "./http-bridge.js";
 import { FsError, type VirtualFs } from "./virtual-fs.js";
 
 export interface BridgeState {
@@ -15,6 +17,8 @@ export interface BridgeState {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   write(fd: 1 | 2, text: string): void;
+  /** The execution's one way out: an HTTP request answered by the host (RunContext.http). */
+  http(request: GuestHttpRequest): GuestHttpReply;
   /** A host limit was hit inside a bridge call: the runner stops the guest at the next interrupt check. */
   onLimit(error: unknown): void;
   onExit(code: number): void;
@@ -38,6 +42,7 @@ const NOT_STARTED: BridgeState = Object.freeze({
   argv: [],
   env: {},
   write() {},
+  http: () => NO_NETWORK_REPLY,
   onLimit() {},
   onExit() {},
 });
@@ -49,13 +54,28 @@ const utf8Decoder = new TextDecoder();
 export function installHostBridge(context: QuickJSContext, bridge: HostBridge): void {
   const current = (): BridgeState => bridge.state ?? NOT_STARTED;
   const host = context.newObject();
+  // A host exception thrown out of a bridge function would reach the guest as an error carrying
+  // host text: every call is fenced, and a failure stops the guest instead (onLimit).
   const fn = (name: string, impl: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) => {
-    context.newFunction(name, impl).consume((f) => context.setProp(host, name, f));
+    const fenced = (...args: QuickJSHandle[]): QuickJSHandle | undefined => {
+      try {
+        return impl(...args);
+      } catch (error) {
+        current().onLimit(error);
+        return undefined;
+      }
+    };
+    context.newFunction(name, fenced).consume((f) => context.setProp(host, name, f));
   };
   const str = (h: QuickJSHandle | undefined): string => (h === undefined ? "" : String(context.getString(h)));
+  /** An ArrayBuffer's bytes; anything else (only a guest tampering with its prelude passes that) is empty. */
   const bytes = (h: QuickJSHandle | undefined): Uint8Array => {
-    if (h === undefined) return new Uint8Array(0);
-    return context.getArrayBuffer(h).consume((view) => view.value.slice());
+    if (h === undefined || context.typeof(h) !== "object") return new Uint8Array(0);
+    try {
+      return context.getArrayBuffer(h).consume((view) => view.value.slice());
+    } catch {
+      return new Uint8Array(0);
+    }
   };
   const buffer = (data: Uint8Array) =>
     context.newArrayBuffer(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
@@ -66,7 +86,8 @@ export function installHostBridge(context: QuickJSContext, bridge: HostBridge): 
     return undefined;
   });
   fn("utf8Encode", (text) => buffer(utf8.encode(str(text))));
-  fn("utf8Decode", (data) => context.newString(utf8Decoder.decode(bytes(data))));
+  // As a JSON string literal: newString passes a C string, which would end the text at its first NUL.
+  fn("utf8Decode", (data) => context.newString(JSON.stringify(utf8Decoder.decode(bytes(data)))));
   fn("envJson", () => context.newString(JSON.stringify(current().env)));
   fn("argvJson", () => context.newString(JSON.stringify(current().argv)));
   fn("stdin", () => context.newString(current().stdin));
@@ -92,6 +113,7 @@ export function installHostBridge(context: QuickJSContext, bridge: HostBridge): 
     }
     return undefined;
   });
+  fn("http", (...args) => httpCall(context, current(), args));
   fn("fs", (op, a, b, c) => fsCall(context, current(), str(op), a, b, c, { str, bytes, buffer }));
 
   context.setProp(context.global, "__host", host);

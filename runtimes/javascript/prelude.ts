@@ -1,10 +1,13 @@
 /**
  * JavaScript evaluated inside each fresh QuickJS context before the guest's code: a Node-compatible
- * subset (console, process, require("fs"|"path"), timers, TextEncoder/TextDecoder, Buffer-lite) built
+ * subset (console, process, require("fs"|"path"), timers, TextEncoder/TextDecoder, Buffer-lite,
+ * fetch/Headers/Request/Response from prelude-fetch.ts) built
  * only on the `__host` bridge functions of host-bridge.ts. The bridge object is captured in this
  * closure and deleted from the global object before guest code runs. The prelude evaluates to a
  * `start` function the host calls when the execution begins, so an instance can be prepared ahead.
  */
+import { FETCH_PRELUDE_SOURCE } from "./prelude-fetch.js";
+
 export const PRELUDE_FILENAME = "<sandbox-prelude>";
 
 export const PRELUDE_SOURCE = String.raw`(function (host) {
@@ -13,6 +16,9 @@ const g = globalThis;
 delete g.__host;
 
 // ---- text encoding ----
+// The host answers with a JSON string literal (NUL-safe across the bridge).
+const parseJson = JSON.parse;
+const utf8Decode = (buffer) => parseJson(host.utf8Decode(buffer));
 class TextEncoder {
   get encoding() { return "utf-8"; }
   encode(s = "") { return new Uint8Array(host.utf8Encode(String(s))); }
@@ -22,7 +28,7 @@ class TextDecoder {
   decode(bytes) {
     if (bytes === undefined) return "";
     const view = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return host.utf8Decode(view.slice().buffer);
+    return utf8Decode(view.slice().buffer);
   }
 }
 const encoder = new TextEncoder();
@@ -329,8 +335,11 @@ function require(name) {
   throw err;
 }
 
+const web = (${FETCH_PRELUDE_SOURCE})(host, encoder);
+
 Object.assign(g, {
   console, process, require, crypto, TextEncoder, TextDecoder, Buffer: SandboxBuffer,
+  fetch: web.fetch, Headers: web.Headers, Request: web.Request, Response: web.Response,
   setTimeout: (fn, ms, ...args) => addTimer(fn, ms, args, false),
   setInterval: (fn, ms, ...args) => addTimer(fn, ms, args, true),
   setImmediate: (fn, ...args) => addTimer(fn, 0, args, false),

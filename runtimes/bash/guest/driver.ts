@@ -3,7 +3,10 @@
  * the Bash shell (filesystem layout, commands) at evaluation time, so that work is part of the
  * memory snapshot; per execution the host restores the snapshot and calls, in order:
  *   start(requestJson, ...fileContents)  -> sets limits and quota, writes files, starts the script
- *   state()                               -> "running" until the run settled
+ *   state()                               -> "running" until the run settled ("http" while a
+ *                                            command waits for the host's answer to a request)
+ *   httpRequest() / httpBody()            -> the waiting request: JSON without the body, body bytes
+ *   httpReply(json, body)                 -> the host's answer (host-http.ts)
  *   stdout() / stderr()                   -> ArrayBuffers with the output bytes
  *   summary()                             -> GuestSummary as JSON
  *   file(i)                               -> ArrayBuffer with the i-th workspace file
@@ -17,12 +20,15 @@ import {
   type GuestState,
   type GuestSummary,
 } from "./protocol.js";
+import { createCurlCommand } from "./curl/curl.js";
+import { httpChannel } from "./host-http.js";
 import { createSandboxFs, type SandboxFs } from "./sandbox-fs.js";
 
 /**
  * Commands that answer "not available in this sandbox" (status 127) instead of running: other
- * interpreters and the network are denied; the rest do not work in just-bash's browser bundle inside
- * QuickJS (they need Node modules or a DOM). README.md lists them.
+ * interpreters and wget are denied (curl is the one way to the network: curl/curl.ts); the rest do
+ * not work in just-bash's browser bundle inside QuickJS (they need Node modules or a DOM). README.md
+ * lists them.
  */
 const UNAVAILABLE_COMMANDS: readonly string[] = [
   "python",
@@ -30,7 +36,6 @@ const UNAVAILABLE_COMMANDS: readonly string[] = [
   "js-exec",
   "node",
   "sqlite3",
-  "curl",
   "wget",
   "tar",
   "yq",
@@ -74,13 +79,15 @@ const encoder = new TextEncoder();
 
 function createShell(): Shell {
   const sandboxFs = createSandboxFs();
-  const commands = getCommandNames().filter((name) => !UNAVAILABLE_COMMANDS.includes(name)) as CommandName[];
+  const commands = getCommandNames().filter(
+    (name) => !UNAVAILABLE_COMMANDS.includes(name) && name !== "curl",
+  ) as CommandName[];
   const bash = new Bash({
     fs: sandboxFs.fs,
     cwd: GUEST_WORKSPACE,
     env: { ...DEFAULT_ENV },
     commands,
-    customCommands: unavailable,
+    customCommands: [...unavailable, createCurlCommand()],
     executionLimitProfile: "hardened",
     python: false,
     javascript: false,
@@ -223,8 +230,11 @@ export function createBashGuest() {
       );
     },
     state(): GuestState {
-      return state;
+      return state === "running" && httpChannel.pending() ? "http" : state;
     },
+    httpRequest: httpChannel.request,
+    httpBody: httpChannel.body,
+    httpReply: httpChannel.reply,
     stdout(): ArrayBuffer {
       return toArrayBuffer(settled().stdout);
     },

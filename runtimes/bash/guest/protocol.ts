@@ -33,8 +33,11 @@ export interface GuestSummary {
   readonly quotaExceeded: boolean;
 }
 
-/** The guest's view of the run: still running, or settled (success or failure alike). */
-export type GuestState = "idle" | "running" | "settled";
+/**
+ * The guest's view of the run: still running, waiting for the host to answer an HTTP request
+ * (guest/host-http.ts), or settled (success or failure alike).
+ */
+export type GuestState = "idle" | "running" | "http" | "settled";
 
 export const GUEST_WORKSPACE = WORKSPACE;
 export const GUEST_SCRIPT_PATH = `${WORKSPACE}/${SCRIPT_FILES.bash}`;
