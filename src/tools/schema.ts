@@ -5,8 +5,8 @@
  */
 import { z } from "zod";
 import { compileRule, ruleMatches } from "../egress/match.js";
-import { parseEgressUrl } from "../egress/url.js";
 import type { EgressRuleInput } from "../egress/policy.js";
+import { parseEgressUrl } from "../egress/url.js";
 import { HTTP_METHODS, policySchema } from "../policy/schema.js";
 import { LANGUAGES } from "../sandbox/types.js";
 
