@@ -23,4 +23,12 @@ runSecuritySuite("bash", { timeoutMs: 3_000, memoryLimitBytes: 64 * 1024 * 1024 
     const result = await suite.run("echo x > /dev/tcp/127.0.0.1/80 && echo OPENED");
     expect(result.stdout).not.toContain("OPENED");
   });
+
+  it("has one way out, curl through the host call, and without an effect handler it refuses everything", async () => {
+    const result = await suite.run(
+      'curl -sS http://127.0.0.1:1/; echo "exit $?"; curl -s http://169.254.169.254/; echo "exit $?"',
+    );
+    expect(result.stdout).toBe("exit 7\nexit 7\n");
+    expect(result.stderr).toContain("EGRESS_DENIED");
+  });
 });

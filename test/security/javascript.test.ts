@@ -37,4 +37,17 @@ describe("javascript on wasm: escape attempts", () => {
     );
     expect(result.stdout).toBe("undefined 1 1\n");
   });
+
+  it("has one way out, fetch, and without an effect handler it refuses everything", async () => {
+    const result = await run(
+      [
+        "(async () => {",
+        "  try { await fetch('http://127.0.0.1:1/'); console.log('ESCAPED'); } catch (e) { console.log('fetch', e.code); }",
+        "  try { await fetch('http://169.254.169.254/', { method: 'POST', body: 'x' }); console.log('ESCAPED'); } catch (e) { console.log('fetch', e.code); }",
+        "  console.log(typeof __host, typeof globalThis.__host, Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith('__')).length);",
+        "})();",
+      ].join("\n"),
+    );
+    expect(result.stdout).toBe("fetch EGRESS_DENIED\nfetch EGRESS_DENIED\nundefined undefined 0\n");
+  });
 });

@@ -14,4 +14,40 @@ runSecuritySuite("python", { timeoutMs: 3_000, memoryLimitBytes: 128 * 1024 * 10
     expect(result.stdout).not.toContain("RAN");
     expect(result.stdout.trim().split("\n")).toHaveLength(2);
   });
+
+  it("has one way out, the host call, and without an effect handler it refuses everything", async () => {
+    const frame = JSON.stringify({
+      method: "GET",
+      url: "http://169.254.169.254/",
+      headers: [],
+      redirect: "follow",
+      bodyLength: null,
+    });
+    const result = await suite.run(
+      [
+        "import os",
+        "from sandbox import http",
+        "try:",
+        "    http.get('http://127.0.0.1:1/')",
+        "    print('ESCAPED binding')",
+        "except http.EgressError as e:",
+        "    print('binding', e.code)",
+        "fd = os.open('/dev/sandbox/http', os.O_RDWR)",
+        `os.write(fd, ${JSON.stringify(frame)}.encode() + b"\\n")`,
+        "print('raw', b'EGRESS_DENIED' in os.read(fd, 65536))",
+        "os.close(fd)",
+        "fd = os.open('/dev/sandbox/http', os.O_RDWR)",
+        "os.write(fd, b'\\xff' * 1000 + b'\\n')",
+        "print('garbage', b'EGRESS_INVALID_REQUEST' in os.read(fd, 65536))",
+        "os.close(fd)",
+        "for p in ['/dev/sandbox/../../etc/passwd', '/dev/sandbox/http/../x', '/dev/null', '/dev/sandbox/other']:",
+        "    try:",
+        "        open(p).read()",
+        "        print('ESCAPED', p)",
+        "    except OSError:",
+        "        print('refused')",
+      ].join("\n"),
+    );
+    expect(result.stdout).toBe("binding EGRESS_DENIED\nraw True\ngarbage True\nrefused\nrefused\nrefused\nrefused\n");
+  });
 });

@@ -45,4 +45,22 @@ describe("ruby on wasm: escape attempts", () => {
     const result = await run('system("echo RAN"); puts `echo RAN` rescue puts "no"');
     expect(result.stdout).not.toContain("RAN");
   });
+
+  it("has one way out, the host call, and without an effect handler it refuses everything", async () => {
+    const result = await run(
+      [
+        "begin",
+        "  Sandbox::HTTP.get('http://127.0.0.1:1/')",
+        "  puts 'ESCAPED'",
+        "rescue Sandbox::HTTP::Error => e",
+        '  puts "binding #{e.code}"',
+        "end",
+        "File.open('/dev/sandbox/http', 'r+b') do |f|",
+        '  f.write(%({"method":"GET","url":"http://169.254.169.254/","headers":[],"redirect":"follow","bodyLength":null}\\n))',
+        "  puts \"raw #{f.read.include?('EGRESS_DENIED')}\"",
+        "end",
+      ].join("\n"),
+    );
+    expect(result.stdout).toBe("binding EGRESS_DENIED\nraw true\n");
+  });
 });
