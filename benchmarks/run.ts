@@ -2,8 +2,9 @@
  * `npm run bench`: measures the built service (dist/) on this machine in one run and writes
  * docs/benchmarks.md and benchmarks/results/latest.json. See benchmarks/README.md.
  *
- * Order: the baselines, the cold starts, then one server for the warm HTTP and throughput runs, then
- * the in-process pool and the RSS probes; each phase runs alone (nothing of the previous one is left).
+ * Order: the baselines, the cold starts, then one server for the warm HTTP and throughput runs, a
+ * second one (`SANDBOX_STORE_SYNC=normal`) for the warm HTTP runs again, then the in-process pool and
+ * the RSS probes; each phase runs alone (nothing of the previous one is left).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -75,6 +76,25 @@ async function serverSections(dist: Dist, config: BenchConfig, draft: Draft, pro
   }
 }
 
+/**
+ * The warm HTTP series again, against a second server whose store commits without an fsync each
+ * (`SANDBOX_STORE_SYNC=normal`): next to the default's numbers it shows what durability costs.
+ */
+async function storeSyncNormalSection(dist: Dist, config: BenchConfig, progress: Progress) {
+  const { server, readyMs } = await SpawnedServer.start({
+    mainScript: dist.mainScript,
+    logLevel: config.serverLogLevel,
+    env: { SANDBOX_STORE_SYNC: "normal" },
+    ...(config.workers === undefined ? {} : { workers: config.workers }),
+  });
+  progress(`server with SANDBOX_STORE_SYNC=normal ready in ${readyMs.toFixed(0)} ms`);
+  try {
+    return await measureWarmHttp(server, config, (line) => progress(`store sync normal: ${line}`));
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   let config: BenchConfig;
   try {
@@ -114,12 +134,22 @@ async function main(): Promise<void> {
       if (wants(config, "throughput")) draft.throughput = failed;
     }
   }
+  if (wants(config, "warm") && draft.warm) {
+    try {
+      draft.warm = { ...draft.warm, httpStoreSyncNormal: await storeSyncNormalSection(dist, config, progress) };
+    } catch (error) {
+      progress(`store sync normal section failed: ${error instanceof Error ? error.message : String(error)}`);
+      const failed = Object.fromEntries(config.languages.map((l) => [l, unavailable(error)]));
+      draft.warm = { ...draft.warm, httpStoreSyncNormal: failed };
+    }
+  }
   if (wants(config, "warm") || wants(config, "throughput")) {
     const inProcess = await measureWarmInProcess(dist, config, progress);
     if (wants(config, "throughput")) draft.throughputInProcess = inProcess.throughput;
     if (wants(config, "warm")) {
       draft.warm = {
         http: draft.warm?.http ?? {},
+        ...(draft.warm?.httpStoreSyncNormal ? { httpStoreSyncNormal: draft.warm.httpStoreSyncNormal } : {}),
         inProcess: inProcess.backToBack,
         ...(config.gapMs > 0 ? { inProcessGapped: inProcess.gapped } : {}),
       };

@@ -124,6 +124,12 @@ export const configSchema = z
     // Control plane: store, default policy, secrets, approvals (docs/tools-and-approvals.md)
     /** The SQLite file; default `<dataDir>/inline-sandbox.db`. */
     storePath: z.string().min(1).optional(),
+    /**
+     * When a commit reaches the disk: `full` fsyncs the WAL on every commit (an acknowledged record
+     * survives a power cut); `normal` only at checkpoints (survives a process crash; an OS crash or
+     * power loss can drop the last commits). See docs/tools-and-approvals.md#storage.
+     */
+    storeSync: z.enum(["full", "normal"]).default("full"),
     /** JSON policy for ad-hoc POST /v1/execute. */
     defaultPolicy: z
       .string()
@@ -241,6 +247,7 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = {
   alertLimitHits: "SANDBOX_ALERT_LIMIT_HITS",
   alertLimitWindowMs: "SANDBOX_ALERT_LIMIT_WINDOW_MS",
   storePath: "SANDBOX_STORE_PATH",
+  storeSync: "SANDBOX_STORE_SYNC",
   defaultPolicy: "SANDBOX_DEFAULT_POLICY",
   secretsFile: "SANDBOX_SECRETS_FILE",
   approvalTtlMs: "SANDBOX_APPROVAL_TTL_MS",

@@ -96,6 +96,21 @@ describe("renderMarkdown", () => {
     expect(markdown).toContain("| naive Pyodide load | 2300 ms |");
   });
 
+  it("adds the store-sync-normal column next to the default HTTP numbers when it was measured", () => {
+    const withNormal = renderMarkdown({
+      ...results,
+      warm: {
+        http: { javascript: { ...latency(2.5), sandboxP50Ms: 1.1 } },
+        httpStoreSyncNormal: { javascript: latency(1.5), python: { unavailable: "server died" } },
+        inProcess: { javascript: latency(1.25, 40) },
+      },
+    });
+    expect(withNormal).toContain("| language | HTTP p50 | HTTP p99 | of which sandbox (p50) | HTTP p50, sync normal |");
+    expect(withNormal).toContain("| javascript | 2.50 ms | 7.50 ms | 1.10 ms | 1.50 ms | 1.25 ms |");
+    expect(withNormal).toContain("- python HTTP, sync normal: server died");
+    expect(markdown).not.toContain("sync normal |");
+  });
+
   it("shows a negative RSS difference as noise, not as a saving", () => {
     expect(markdown).toContain("| javascript | 16.0 MiB | ~0 (-0.3 MiB: within noise) |");
   });

@@ -72,11 +72,17 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
     "## Warm start",
     "",
     "`print(1)`-class program, a fresh never-used interpreter instance per execution, sequential requests, " +
-      'client-side wall time; "of which sandbox" is the server\'s own `durationMs` (time in WasmSandbox.execute). Baselines: the native interpreter spawned per execution and the same program ' +
-      "in ProcessSandbox (bubblewrap).",
+      'client-side wall time; "of which sandbox" is the server\'s own `durationMs` (time in WasmSandbox.execute). ' +
+      "HTTP columns are a server with its defaults, whose store fsyncs every commit (`SANDBOX_STORE_SYNC=full`); " +
+      '"HTTP p50, sync normal" is a second server in the same run with `SANDBOX_STORE_SYNC=normal` (no fsync per ' +
+      "commit): the difference is what that durability costs. Baselines: the native interpreter spawned per " +
+      "execution and the same program in ProcessSandbox (bubblewrap).",
     "",
   );
-  const header = ["language", "HTTP p50", "HTTP p99", "of which sandbox (p50)", "in-process p50", "in-process p99"];
+  const normal = results.warm.httpStoreSyncNormal;
+  const header = ["language", "HTTP p50", "HTTP p99", "of which sandbox (p50)"];
+  if (normal) header.push("HTTP p50, sync normal");
+  header.push("in-process p50", "in-process p99");
   if (gapMs !== undefined) header.push(`in-process p50 / p99, ${gapMs} ms gaps`);
   header.push("native spawn p50", "ProcessSandbox p50", "native spawn / HTTP p50");
   const rows = languages.map((language) => {
@@ -88,9 +94,12 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
       latencyCell(notes, `${language} HTTP`, http, (v) => v.p50Ms),
       http && !isUnavailable(http) ? p99(http) : "-",
       http && !isUnavailable(http) && http.sandboxP50Ms !== undefined ? ms(http.sandboxP50Ms) : "-",
+    ];
+    if (normal) cells.push(latencyCell(notes, `${language} HTTP, sync normal`, normal[language], (v) => v.p50Ms));
+    cells.push(
       latencyCell(notes, `${language} in-process`, inProcess, (v) => v.p50Ms),
       inProcess && !isUnavailable(inProcess) ? p99(inProcess) : "-",
-    ];
+    );
     if (gapMs !== undefined) {
       const gapped = results.warm?.inProcessGapped?.[language];
       cells.push(

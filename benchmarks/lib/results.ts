@@ -137,7 +137,10 @@ export interface BenchResults {
   readonly serverLanguages?: Readonly<Record<string, string>>;
   readonly coldStart?: PerLanguage<ColdStart>;
   readonly warm?: {
+    /** Against a server with its default configuration (`SANDBOX_STORE_SYNC=full`). */
     readonly http: PerLanguage<SampledLatency>;
+    /** The same series against a second server started with `SANDBOX_STORE_SYNC=normal`. */
+    readonly httpStoreSyncNormal?: PerLanguage<SampledLatency>;
     readonly inProcess: PerLanguage<SampledLatency>;
     readonly inProcessGapped?: PerLanguage<SampledLatency & { readonly gapMs: number }>;
   };

@@ -18,6 +18,15 @@ export interface ServerOptions {
   readonly workers?: number;
   readonly logLevel: string;
   readonly readyTimeoutMs?: number;
+  /** Extra server environment (e.g. `SANDBOX_STORE_SYNC`), applied after the benchmark's own. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Extra `node` flags before the script (e.g. `--cpu-prof`), for development tools. */
+  readonly nodeArgs?: readonly string[];
+  /**
+   * When the server counts as ready for this measurement, from a /readyz answer (default: 200, every
+   * language loaded); e.g. one language `available` in the body while the others still load.
+   */
+  readonly readyWhen?: (status: number, body: unknown) => boolean;
 }
 
 export interface HttpExecution {
@@ -69,9 +78,10 @@ export class SpawnedServer {
       SANDBOX_MAX_QUEUED_PER_KEY: "4096",
       SANDBOX_MAX_QUEUE: "4096",
       ...(options.workers === undefined ? {} : { SANDBOX_WORKERS: String(options.workers) }),
+      ...options.env,
     };
     const started = performance.now();
-    const child = spawn(process.execPath, [options.mainScript], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.mainScript], {
       cwd: dataDir,
       env,
       stdio: ["ignore", log, log],
@@ -79,7 +89,7 @@ export class SpawnedServer {
     closeSync(log);
     const server = new SpawnedServer(`http://127.0.0.1:${port}`, key, child, dataDir, logPath);
     try {
-      await server.waitReady(options.readyTimeoutMs ?? 120_000);
+      await server.waitReady(options.readyTimeoutMs ?? 120_000, options.readyWhen ?? ((status) => status === 200));
     } catch (error) {
       await server.stop({ keepLog: true });
       throw error;
@@ -96,14 +106,14 @@ export class SpawnedServer {
     return readRssBytes(this.pid);
   }
 
-  private async waitReady(timeoutMs: number): Promise<void> {
+  private async waitReady(timeoutMs: number, readyWhen: (status: number, body: unknown) => boolean): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.exited) throw new Error(`server exited before it was ready: ${this.logTail()}`);
       try {
         const response = await fetch(`${this.url}/readyz`);
-        await response.arrayBuffer();
-        if (response.status === 200) return;
+        const body: unknown = await response.json().catch(() => undefined);
+        if (readyWhen(response.status, body)) return;
       } catch {
         // not listening yet
       }

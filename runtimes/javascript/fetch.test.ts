@@ -370,3 +370,86 @@ describe("fetch: the host function stays out of reach", () => {
     expect(r.stdout).toBe("fetch text/plain fresh undefined\n");
   });
 });
+
+describe("fetch: compiled on first use", () => {
+  it("costs a run that never touches it nothing, and the next run still gets a working fetch", async () => {
+    const host = fakeHost((req) => ok(req, "later"));
+    const first = await run(`console.log(1);`, host.http);
+    expect(first.stdout).toBe("1\n");
+    expect(host.calls).toEqual([]);
+    const second = await run(
+      `const before = Object.getOwnPropertyDescriptor(globalThis, "fetch");
+       const res = await fetch("https://a.example/later");
+       const after = Object.getOwnPropertyDescriptor(globalThis, "fetch");
+       console.log(typeof before.get, typeof after.value, after.writable, after.enumerable, after.configurable,
+         fetch === after.value, res instanceof Response, await res.text());`,
+      host.http,
+    );
+    expect(second.stderr).toBe("");
+    expect(second.stdout).toBe("function function true true true true true later\n");
+    expect(host.calls.map((c) => c.url)).toEqual(["https://a.example/later"]);
+  });
+
+  it("keeps what the guest assigned before the first use, and installs the others", async () => {
+    const host = fakeHost((req) => ok(req, "x"));
+    const r = await run(
+      `globalThis.fetch = 42;
+       Object.defineProperty(globalThis, "Request", { value: "mine", writable: true, configurable: true });
+       const h = new Headers([["a", "1"]]);
+       console.log(fetch, Request, h.get("a"), typeof Response, Object.keys(globalThis).includes("Headers"));`,
+      host.http,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("42 mine 1 function true\n");
+  });
+
+  it("gives a guest that tampered with every intrinsic first no way to the bridge", async () => {
+    const host = fakeHost((req) => ok(req, "body"));
+    const r = await run(
+      `const seen = []; const hits = {};
+       const record = (name, values) => { hits[name] = (hits[name] || 0) + 1; for (const v of values) seen.push(v); };
+       const wrap = (owner, key, name) => {
+         const original = owner[key];
+         owner[key] = function (...args) { record(name, [this, ...args]); return Reflect.apply(original, this, args); };
+       };
+       const realApply = Reflect.apply;
+       globalThis.eval = (...args) => { record("eval", args); return undefined; };
+       Reflect.apply = (f, t, a) => { record("Reflect.apply", [f, t, ...a]); return realApply(f, t, a); };
+       wrap(JSON, "parse", "JSON.parse"); wrap(JSON, "stringify", "JSON.stringify");
+       for (const k of ["keys", "defineProperty", "getOwnPropertyDescriptor", "getOwnPropertyNames"]) wrap(Object, k, "Object." + k);
+       wrap(Uint8Array.prototype, "slice", "Uint8Array.slice"); wrap(ArrayBuffer.prototype, "slice", "ArrayBuffer.slice");
+       for (const k of ["call", "apply", "bind"]) wrap(Function.prototype, k, "Function." + k);
+       for (const k of ["WeakMap", "Set", "Promise", "Error", "TypeError"]) {
+         const Original = globalThis[k];
+         globalThis[k] = function (...args) { record(k, args); return new Original(...args); };
+       }
+       const res = await fetch("https://a.example/t", { method: "POST", headers: { "x-a": "1" }, body: new Uint8Array([120]) });
+       const text = await res.text();
+       const bridge = seen.filter((v) => v !== null && (typeof v === "object" || typeof v === "function") &&
+         ["http", "fetchSource", "fs", "write"].some((k) => { try { return k in v; } catch { return false; } }));
+       console.log(JSON.stringify({ status: res.status, text, bridge: bridge.length, host: typeof __host,
+         eval: hits.eval || 0, apply: hits["Reflect.apply"] || 0, parse: hits["JSON.parse"] || 0,
+         stringify: hits["JSON.stringify"] || 0, define: hits["Object.defineProperty"] || 0,
+         slice: (hits["Uint8Array.slice"] || 0) + (hits["ArrayBuffer.slice"] || 0),
+         ctors: ["WeakMap", "Set", "Promise", "Error", "TypeError"].map((k) => hits[k] || 0).join(",") }));`,
+      host.http,
+    );
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({
+      status: 200,
+      text: "body",
+      bridge: 0,
+      host: "undefined",
+      eval: 0,
+      apply: 0,
+      parse: 0,
+      stringify: 0,
+      define: 0,
+      slice: 0,
+      ctors: "0,0,0,0,0",
+    });
+    expect(host.calls).toHaveLength(1);
+    expect(host.calls[0]?.body).toEqual(utf8("x"));
+    expect(host.calls[0]?.headers).toEqual([["x-a", "1"]]);
+  });
+});

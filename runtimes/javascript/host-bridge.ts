@@ -9,6 +9,7 @@ import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
 import { type GuestHttpReply, type GuestHttpRequest, NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { httpCall } from "./http-bridge.js";
+import { FETCH_PRELUDE_SOURCE } from "./prelude-fetch.js";
 import { FsError, type VirtualFs } from "./virtual-fs.js";
 
 export interface BridgeState {
@@ -114,6 +115,9 @@ export function installHostBridge(context: QuickJSContext, bridge: HostBridge): 
     return undefined;
   });
   fn("http", (...args) => httpCall(context, current(), args));
+  // The fetch polyfill's source, asked for by the prelude the first time the guest touches fetch (a
+  // constant we wrote; kept out of the prelude because lexing it costs every instance ~2 ms).
+  fn("fetchSource", () => context.newString(FETCH_PRELUDE_SOURCE));
   fn("fs", (op, a, b, c) => fsCall(context, current(), str(op), a, b, c, { str, bytes, buffer }));
 
   context.setProp(context.global, "__host", host);

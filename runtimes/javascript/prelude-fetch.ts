@@ -12,19 +12,46 @@
  */
 import { MAX_GUEST_REQUEST_BODY_BYTES, MAX_GUEST_URL_LENGTH } from "../../src/sandbox/host-call.js";
 
-export const FETCH_PRELUDE_SOURCE = String.raw`(function installFetch(host, encoder) {
+/**
+ * Evaluated eagerly by the prelude, before any guest code: every intrinsic the polyfill relies on,
+ * read now so that a guest that later patches globals or prototypes only changes its own view. A
+ * null-prototype object, so destructuring it never consults Object.prototype.
+ */
+export const FETCH_INTRINSICS_SOURCE = `({
+  __proto__: null,
+  U8: Uint8Array,
+  apply: Reflect.apply,
+  isView: ArrayBuffer.isView,
+  u8slice: Uint8Array.prototype.slice,
+  abslice: ArrayBuffer.prototype.slice,
+  byteLengthOf: Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get,
+  bufferOf: Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "buffer").get,
+  jsonParse: JSON.parse,
+  jsonStringify: JSON.stringify,
+  PromiseCtor: Promise,
+  iterator: Symbol.iterator,
+  toStringTag: Symbol.toStringTag,
+  objectKeys: Object.keys,
+  defineProperty: Object.defineProperty,
+  getOwnPropertyDescriptor: Object.getOwnPropertyDescriptor,
+  getOwnPropertyNames: Object.getOwnPropertyNames,
+  isInteger: Number.isInteger,
+  String, Number, Set, WeakMap, ArrayBuffer, Error, TypeError, RangeError,
+})`;
+
+/**
+ * The polyfill itself: a function expression `(host, encoder, intrinsics) => { fetch, Headers,
+ * Request, Response }`. The prelude keeps it as a string and compiles it the first time a guest
+ * touches one of the four globals (compiling it costs ~4 ms per instance, which a run that never
+ * fetches should not pay). Its body reads no global: every name it needs comes from `intrinsics`.
+ */
+export const FETCH_PRELUDE_SOURCE = String.raw`(function installFetch(host, encoder, intrinsics) {
 "use strict";
-const U8 = Uint8Array;
-const apply = Reflect.apply;
-const isView = ArrayBuffer.isView;
-const u8slice = Uint8Array.prototype.slice;
-const abslice = ArrayBuffer.prototype.slice;
-const byteLengthOf = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
-const bufferOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "buffer").get;
-const jsonParse = JSON.parse;
-const jsonStringify = JSON.stringify;
-const PromiseCtor = Promise;
-const iterator = Symbol.iterator;
+const {
+  U8, apply, isView, u8slice, abslice, byteLengthOf, bufferOf, jsonParse, jsonStringify, PromiseCtor, iterator,
+  toStringTag, objectKeys, defineProperty, getOwnPropertyDescriptor, getOwnPropertyNames, isInteger,
+  String, Number, Set, WeakMap, ArrayBuffer, Error, TypeError, RangeError,
+} = intrinsics;
 const MAX_BODY = ${MAX_GUEST_REQUEST_BODY_BYTES};
 const MAX_URL = ${MAX_GUEST_URL_LENGTH};
 const TOKEN = /^[!#$%&'*+.^_\x60|~0-9A-Za-z-]+$/;
@@ -68,7 +95,7 @@ class Headers {
       }
       return;
     }
-    for (const key of Object.keys(init)) this.append(key, init[key]);
+    for (const key of objectKeys(init)) this.append(key, init[key]);
   }
   append(name, value) { this.#list.push([headerName(name), headerValue(value)]); }
   set(name, value) {
@@ -96,8 +123,8 @@ class Headers {
   *keys() { for (const [n] of this.entries()) yield n; }
   *values() { for (const [, v] of this.entries()) yield v; }
   forEach(callback, thisArg) { for (const [n, v] of this.entries()) apply(callback, thisArg, [v, n, this]); }
-  [Symbol.iterator]() { return this.entries(); }
-  get [Symbol.toStringTag]() { return "Headers"; }
+  [iterator]() { return this.entries(); }
+  get [toStringTag]() { return "Headers"; }
   static pairs(headers) { return headers.#list.map((e) => [e[0], e[1]]); }
   static raw(pairs) { const h = new Headers(); for (const [n, v] of pairs) h.#list.push([String(n).toLowerCase(), String(v)]); return h; }
 }
@@ -144,7 +171,7 @@ const bodyMethods = (bodyOf) => ({
 });
 function installBody(cls, bodyOf) {
   const methods = bodyMethods(bodyOf);
-  for (const key of Object.getOwnPropertyNames(methods)) Object.defineProperty(cls.prototype, key, Object.getOwnPropertyDescriptor(methods, key));
+  for (const key of getOwnPropertyNames(methods)) defineProperty(cls.prototype, key, getOwnPropertyDescriptor(methods, key));
 }
 
 // ---- Request ----
@@ -199,7 +226,7 @@ class Request {
   get redirect() { return this.#redirect; }
   get signal() { return this.#signal; }
   clone() { return new Request(this); }
-  get [Symbol.toStringTag]() { return "Request"; }
+  get [toStringTag]() { return "Request"; }
   static parts(r) { return { url: r.#url, method: r.#method, headers: r.#headers, redirect: r.#redirect, signal: r.#signal }; }
 }
 const requestParts = Request.parts;
@@ -213,7 +240,7 @@ class Response {
   constructor(body, init) {
     const options = init === undefined || init === null ? {} : init;
     const status = options.status === undefined ? 200 : Number(options.status);
-    if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError("init[\"status\"] must be in the range of 200 to 599, inclusive.");
+    if (!isInteger(status) || status < 200 || status > 599) throw new RangeError("init[\"status\"] must be in the range of 200 to 599, inclusive.");
     this.#status = status;
     this.#statusText = options.statusText === undefined ? "" : String(options.statusText);
     this.#headers = new Headers(options.headers);
@@ -235,7 +262,7 @@ class Response {
     const bytes = responseBodies.get(this).peek();
     return responseFrom({ status: this.#status, statusText: this.#statusText, headers: headerPairs(this.#headers), url: this.#url, redirected: this.#redirected }, bytes === null ? null : copyBytes(bytes), this.#type);
   }
-  get [Symbol.toStringTag]() { return "Response"; }
+  get [toStringTag]() { return "Response"; }
   static json(data, init) {
     const response = new Response(jsonStringify(data), init);
     response.#headers.set("content-type", "application/json");

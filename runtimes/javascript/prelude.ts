@@ -1,12 +1,12 @@
 /**
  * JavaScript evaluated inside each fresh QuickJS context before the guest's code: a Node-compatible
  * subset (console, process, require("fs"|"path"), timers, TextEncoder/TextDecoder, Buffer-lite,
- * fetch/Headers/Request/Response from prelude-fetch.ts) built
- * only on the `__host` bridge functions of host-bridge.ts. The bridge object is captured in this
+ * fetch/Headers/Request/Response from prelude-fetch.ts, compiled on first use) built only on the
+ * `__host` bridge functions of host-bridge.ts. The bridge object is captured in this
  * closure and deleted from the global object before guest code runs. The prelude evaluates to a
  * `start` function the host calls when the execution begins, so an instance can be prepared ahead.
  */
-import { FETCH_PRELUDE_SOURCE } from "./prelude-fetch.js";
+import { FETCH_INTRINSICS_SOURCE } from "./prelude-fetch.js";
 
 export const PRELUDE_FILENAME = "<sandbox-prelude>";
 
@@ -335,11 +335,46 @@ function require(name) {
   throw err;
 }
 
-const web = (${FETCH_PRELUDE_SOURCE})(host, encoder);
+// fetch, Headers, Request and Response: compiled the first time the guest reads one of them (a run
+// that never fetches does not pay for compiling the polyfill). Everything the compilation and the
+// polyfill use is captured here, before guest code: the indirect eval, the intrinsics, the bridge
+// (whose fetchSource() hands over the polyfill's source, see prelude-fetch.ts).
+const fetchIntrinsics = ${FETCH_INTRINSICS_SOURCE};
+const compileScript = g.eval;
+const defineGlobal = Object.defineProperty;
+const ownDescriptor = Object.getOwnPropertyDescriptor;
+const WEB_NAMES = ["fetch", "Headers", "Request", "Response"];
+const webGetters = [];
+let web;
+function installWeb() {
+  if (web === undefined) web = compileScript(host.fetchSource())(host, encoder, fetchIntrinsics);
+  // Each global that still holds its lazy getter becomes a plain data property (as if assigned at
+  // start); one the guest has redefined meanwhile is left alone.
+  for (let i = 0; i < 4; i++) {
+    const name = WEB_NAMES[i];
+    const current = ownDescriptor(g, name);
+    if (current === undefined || current.get !== webGetters[i]) continue;
+    try {
+      defineGlobal(g, name, { value: web[name], writable: true, enumerable: true, configurable: true });
+    } catch {
+      // The guest made the global object non-extensible or sealed: the getter keeps answering.
+    }
+  }
+  return web;
+}
+for (let i = 0; i < 4; i++) {
+  const name = WEB_NAMES[i];
+  webGetters[i] = function () { return installWeb()[name]; };
+  defineGlobal(g, name, {
+    get: webGetters[i],
+    set(value) { defineGlobal(g, name, { value, writable: true, enumerable: true, configurable: true }); },
+    enumerable: true,
+    configurable: true,
+  });
+}
 
 Object.assign(g, {
   console, process, require, crypto, TextEncoder, TextDecoder, Buffer: SandboxBuffer,
-  fetch: web.fetch, Headers: web.Headers, Request: web.Request, Response: web.Response,
   setTimeout: (fn, ms, ...args) => addTimer(fn, ms, args, false),
   setInterval: (fn, ms, ...args) => addTimer(fn, ms, args, true),
   setImmediate: (fn, ...args) => addTimer(fn, 0, args, false),

@@ -49,8 +49,20 @@ export interface AuditEventInput {
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
+const ID_BYTES = 12;
+/** Random bytes for 256 ids, drawn at once: one getrandom call instead of one per event (5+ per execution). */
+const POOL_BYTES = ID_BYTES * 256;
+let pool = randomBytes(POOL_BYTES);
+let poolOffset = 0;
+
 export function newEventId(): string {
-  return `evt_${randomBytes(12).toString("base64url")}`;
+  if (poolOffset + ID_BYTES > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  const id = pool.toString("base64url", poolOffset, poolOffset + ID_BYTES);
+  poolOffset += ID_BYTES;
+  return `evt_${id}`;
 }
 
 const RESERVED = new Set(["v", "id", "seq", "time", "requestId", "executionId", "type"]);

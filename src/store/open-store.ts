@@ -1,6 +1,6 @@
 /**
  * Opens the store the configuration names. Today that is the embedded SQLite file
- * (`SANDBOX_STORE_PATH`, default `<data dir>/inline-sandbox.db`). When it cannot be opened the
+ * (`SANDBOX_STORE_PATH`, default `<data dir>/inline-sandbox.db`), synced per `SANDBOX_STORE_SYNC`. When it cannot be opened the
  * server still starts (health, runtimes), but every operation that needs the store answers
  * STORE_UNAVAILABLE: nothing runs unrecorded.
  */
@@ -17,12 +17,12 @@ export function storePath(config: Pick<Config, "dataDir" | "storePath">): string
   return config.storePath ?? join(resolve(config.dataDir), STORE_FILE_NAME);
 }
 
-export function openStore(config: Pick<Config, "dataDir" | "storePath">, logger: Logger): ControlStore {
+export function openStore(config: Pick<Config, "dataDir" | "storePath" | "storeSync">, logger: Logger): ControlStore {
   const path = storePath(config);
   const log = logger.child({ component: "store" });
   try {
-    const store = SqliteStore.open({ path, logger: log });
-    log.info({ path }, "store opened");
+    const store = SqliteStore.open({ path, logger: log, synchronous: config.storeSync });
+    log.info({ path, ...store.durability() }, "store opened");
     return store;
   } catch (error) {
     log.error(

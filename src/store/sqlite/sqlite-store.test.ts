@@ -177,6 +177,23 @@ describe("files", () => {
   });
 });
 
+describe("durability", () => {
+  it("uses WAL with synchronous=FULL unless NORMAL is asked for, and commits durably across a reopen either way", async () => {
+    const full = join(dir, "sync-full.db");
+    const store = open(full);
+    expect(store.durability()).toEqual({ journalMode: "wal", synchronous: "full" });
+    store.close();
+    const path = join(dir, "sync-normal.db");
+    const normal = SqliteStore.open({ path, logger: silentLogger(), synchronous: "normal" });
+    expect(normal.durability()).toEqual({ journalMode: "wal", synchronous: "normal" });
+    await normal.appendEvents([{ id: "e", executionId: "x", requestId: "r", type: "received", time: 1, fields: {} }]);
+    normal.close();
+    const reopened = open(path);
+    expect((await reopened.listEvents("x")).map((e) => e.seq)).toEqual([1]);
+    reopened.close();
+  });
+});
+
 describe("executions and events", () => {
   it("updates only from the expected status", async () => {
     const store = open();

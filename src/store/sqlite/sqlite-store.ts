@@ -1,6 +1,8 @@
 /**
  * The embedded default store: one SQLite file in the data directory (better-sqlite3), WAL journal,
- * `synchronous=FULL` so an acknowledged audit event survives a power cut, and a busy timeout so a
+ * `synchronous=FULL` by default so an acknowledged audit event survives a power cut (`NORMAL` on
+ * request: consistent and crash-safe, but the last commits can be lost to an OS crash or power
+ * loss; see docs/tools-and-approvals.md#storage), and a busy timeout so a
  * second process on the same file waits instead of failing. Calls are synchronous underneath, which
  * makes each method atomic within this process; the conditional UPDATEs make them atomic across
  * processes too. Any SQLite failure becomes STORE_UNAVAILABLE (fail closed), logged here once.
@@ -38,7 +40,14 @@ export interface SqliteStoreOptions {
   readonly path: string;
   readonly logger: Logger;
   readonly busyTimeoutMs?: number;
+  /**
+   * SQLite `synchronous` in WAL mode: `full` (default) fsyncs the WAL at every commit; `normal` only
+   * at checkpoints. Each commit is atomic either way.
+   */
+  readonly synchronous?: StoreSync;
 }
+
+export type StoreSync = "full" | "normal";
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
@@ -70,7 +79,7 @@ export class SqliteStore implements ControlStore {
     try {
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       if (options.path !== ":memory:") db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = FULL");
+      db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
       db.pragma("foreign_keys = ON");
       // Cleared subjects (pending inputs) are overwritten on disk, not left in free pages.
       db.pragma("secure_delete = ON");
@@ -400,6 +409,14 @@ export class SqliteStore implements ControlStore {
         ) as Array<{ event: string }>
       ).map((row) => JSON.parse(row.event) as AuditEvent),
     );
+  }
+
+  /** What SQLite reports it is doing (read back, not the options asked for): logged at open. */
+  durability(): { journalMode: string; synchronous: StoreSync | "off" | "extra" } {
+    const journalMode = String(this.db.pragma("journal_mode", { simple: true }));
+    const level = Number(this.db.pragma("synchronous", { simple: true }));
+    const synchronous = level === 0 ? "off" : level === 1 ? "normal" : level === 2 ? "full" : "extra";
+    return { journalMode, synchronous };
   }
 
   close(): void {
