@@ -1,8 +1,10 @@
 /**
- * Starts the HTTP server first (so /healthz answers and /readyz says "loading"), then loads the
- * sandboxes; the API answers NOT_READY until they are loaded. The control-plane store is opened at
- * start (a store that cannot be opened makes every execution answer STORE_UNAVAILABLE: fail closed),
- * and an approval sweeper expires undecided approvals. Closing stops accepting connections, stops
+ * Starts the HTTP server first (so /healthz answers and /readyz says "loading"), then starts the
+ * sandboxes; the API answers NOT_READY until they run (the wasm sandbox's worker threads), then each
+ * language is usable as soon as its own runtime loaded: an execution of a language still loading
+ * waits for it. /readyz answers 200 once every language finished loading (see health.ts).
+ * The control-plane store is opened at start (a store that cannot be opened makes every execution
+ * answer STORE_UNAVAILABLE: fail closed), and an approval sweeper expires undecided approvals. Closing stops accepting connections, stops
  * the sweeper, disposes the sandboxes, closes the store and flushes pending ops alerts (bounded).
  *
  * The Node server is hardened deliberately: headers, whole-request and keep-alive timeouts and the
@@ -40,7 +42,7 @@ import { ToolRegistry } from "./tools/registry.js";
 
 export interface RunningServer {
   readonly url: string;
-  /** Resolves once the sandboxes are loaded and the API serves executions. */
+  /** Resolves once every sandbox finished loading its languages (some may be unavailable). */
   readonly ready: Promise<void>;
   /** The key generated on this first run, to show the operator once; absent otherwise. */
   readonly generatedKey?: { readonly key: string; readonly path: string };
@@ -105,6 +107,10 @@ export async function startServer(
   let services: Services | undefined;
   const app = createApp({ logger, limits, bodyLimitBytes: config.bodyLimitBytes, services: () => services, guards });
 
+  // The sandboxes start loading while the HTTP server binds: their runtimes are the long pole of a
+  // cold start. If the server cannot listen, they are disposed again.
+  const starting = (deps.createSandboxes ?? createSandboxes)(config, logger);
+  starting.catch(() => undefined);
   const server = serve({
     fetch: app.fetch,
     hostname: config.host,
@@ -114,6 +120,9 @@ export async function startServer(
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
+  }).catch(async (error: unknown) => {
+    await starting.then((s) => s[Symbol.asyncDispose]()).catch(() => undefined);
+    throw error;
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
@@ -124,8 +133,9 @@ export async function startServer(
   );
 
   let sandboxes: SandboxRegistry | undefined;
-  const ready = (async () => {
-    sandboxes = await (deps.createSandboxes ?? createSandboxes)(config, logger);
+  // The API serves once the sandboxes started; languages keep loading after that.
+  const started = (async () => {
+    sandboxes = await starting;
     const executor = new Executor({ sandboxes, limits, defaultSandbox: config.defaultSandbox, logger });
     const approvalLog = logger.child({ component: "approvals" });
     const effectApprovals = new EffectApprovals({
@@ -187,13 +197,18 @@ export async function startServer(
       store,
       maxWaitMs: config.maxWaitMs,
     };
-    const summary = sandboxes.all().map((s) => ({
+    logger.info("serving; languages load in the background");
+    return sandboxes;
+  })();
+  const ready = started.then(async (loading) => {
+    await loading.loaded();
+    const summary = loading.all().map((s) => ({
       sandbox: s.kind,
       available: s.availability().available,
       languages: s.languages().map((l) => `${l.language} (${l.runtime.name} ${l.runtime.version})`),
     }));
     logger.info({ sandboxes: summary }, "ready");
-  })();
+  });
 
   return {
     url,
@@ -204,7 +219,8 @@ export async function startServer(
         server.close(() => resolve());
         if ("closeIdleConnections" in server) server.closeIdleConnections();
       });
-      await ready.catch(() => undefined);
+      // Not `ready`: disposing the sandboxes stops the loads still running.
+      await started.catch(() => undefined);
       stopSweeper();
       await sandboxes?.[Symbol.asyncDispose]();
       store.close();

@@ -2,12 +2,15 @@
  * CPython 3.11 on WebAssembly: our own WASI reactor build (runtimes/python/build.sh, committed in
  * wasm/python/), no JS bridge of any kind: the module imports only wasi_snapshot_preview1 and memory.
  *
- * load() (main thread, once):
+ * load() (loader thread, once):
  *   1. rewrite python.wasm for snapshots (wasm/host/snapshot-module.ts): memory 0 imported (a
  *      per-execution cap), mutable globals exported, active data segments made passive;
  *   2. compile it and read the pyc-only stdlib zip;
  *   3. boot one interpreter with no guest code (data segments applied by hand, pyreactor_init,
  *      preloaded modules) and snapshot its memory and globals (wasm/host/memory-snapshot.ts).
+ *      The boot (steps 1-3 on its own copy) runs in a child process with Liftoff only
+ *      (src/sandbox/wasm/boot-process.ts: no TurboFan tier-up competing for the cores), while this
+ *      thread does steps 1-2 for the module executions use; both sides' layouts are compared.
  * createRunner() / after every run (worker, wasm-runner.ts): a SparePool prepares the next
  * never-used instance off the reply path: a new Instance on a new Memory capped at
  * memoryLimitBytes, restored from the snapshot. run(): attaches the execution's WASI host;
@@ -17,6 +20,7 @@
 import { readFile } from "node:fs/promises";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { RuntimeInfo } from "../../src/sandbox/types.js";
+import { runBootProcess } from "../../src/sandbox/wasm/boot-process.js";
 import type { Runner, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
 import { applySegments, type DataSegment } from "../../wasm/host/detach-data.js";
 import type { MemoryImportName } from "../../wasm/host/memory-import.js";
@@ -162,12 +166,56 @@ export async function loadPythonAssets(preload: readonly string[] = PRELOADED_MO
   return { ...base, snapshot };
 }
 
+/** What the boot process sends back: the snapshot, and the layout it was taken against. */
+export interface PythonBoot {
+  readonly snapshot: MemorySnapshot;
+  readonly minimumPages: number;
+  readonly globalNames: readonly string[];
+}
+
+/** The boot, from the committed artifacts: runs in the child process started by load(). */
+export async function bootPythonSnapshot(): Promise<PythonBoot> {
+  const [wasm, stdlib, library] = await Promise.all([
+    readFile(pythonArtifactPath(PYTHON_ARTIFACTS.module)),
+    readFile(pythonArtifactPath(PYTHON_ARTIFACTS.stdlib)),
+    readGuestLibrary(),
+  ]);
+  const ready = await rewriteForSnapshots(new Uint8Array(wasm));
+  const base = { ...ready, stdlib: new Uint8Array(stdlib), library };
+  const snapshot = await bootSnapshot(base, ready.segments, ready.globalNames);
+  return { snapshot, minimumPages: ready.minimumPages, globalNames: ready.globalNames };
+}
+
+/** load(): the boot in a Liftoff-only child process, the module compiled here meanwhile. */
+async function loadWithBootProcess(): Promise<PythonAssets> {
+  const booted = runBootProcess<PythonBoot>({ module: import.meta.url, export: "bootPythonSnapshot" });
+  booted.catch(() => undefined);
+  const [wasm, stdlib, library] = await Promise.all([
+    readFile(pythonArtifactPath(PYTHON_ARTIFACTS.module)),
+    readFile(pythonArtifactPath(PYTHON_ARTIFACTS.stdlib)),
+    readGuestLibrary(),
+  ]);
+  const ready = await rewriteForSnapshots(new Uint8Array(wasm));
+  const { snapshot, minimumPages, globalNames } = await booted;
+  if (minimumPages !== ready.minimumPages || globalNames.join() !== ready.globalNames.join()) {
+    throw new Error("python.wasm: the boot process rewrote the module differently; its snapshot does not fit");
+  }
+  return {
+    module: ready.module,
+    memoryImport: ready.memoryImport,
+    minimumPages: ready.minimumPages,
+    stdlib: new Uint8Array(stdlib),
+    library,
+    snapshot,
+  };
+}
+
 class PythonWasmRuntime implements WasmRuntime {
   readonly language = "python" as const;
   readonly info: RuntimeInfo = { name: "cpython", version: PYTHON_VERSION };
 
   async load(): Promise<RuntimeAssets> {
-    return (await loadPythonAssets()) as unknown as RuntimeAssets;
+    return (await loadWithBootProcess()) as unknown as RuntimeAssets;
   }
 
   async createRunner(assets: RuntimeAssets): Promise<Runner> {

@@ -1,15 +1,18 @@
 /**
  * Ruby 3.4 on WebAssembly (ruby.wasm, @ruby/3.4-wasm-wasi `ruby+stdlib.wasm`).
  *
- * load() (main thread, once):
+ * load() (loader thread, once):
  *   1. rewrite the module for snapshots (wasm/host/snapshot-module.ts): memory 0 imported (a
  *      per-execution cap), mutable globals exported, and the 10,000 active data segments (18 MiB,
  *      mostly the embedded stdlib) made passive, so a new memory starts zero and restoring copies
  *      only the snapshot's non-zero pages (measured: restore 45 -> 19 ms, instantiate 22 -> 6 ms);
- *   2. boot one interpreter (libc/wasi-vfs init + ruby_init with RubyGems, ~2 s) with no guest
- *      code, compile the per-execution bootstrap into it (bootstrap.ts), define Sandbox::HTTP
+ *   2. boot one interpreter (libc/wasi-vfs init + ruby_init with RubyGems) with no guest code,
+ *      compile the per-execution bootstrap into it (bootstrap.ts), define Sandbox::HTTP
  *      (sandbox-http.ts, loads `json`), and snapshot its memory and globals
- *      (wasm/host/memory-snapshot.ts).
+ *      (wasm/host/memory-snapshot.ts). The boot runs in a child process with Liftoff only
+ *      (src/sandbox/wasm/boot-process.ts: ~1.3 s instead of 2.5-5 s with TurboFan tier-up competing
+ *      for the 2 cores); it sends back the rewritten bytes with the snapshot, and this thread
+ *      compiles them (with the default tiering) for the executions.
  * createRunner() / after every run (worker): a SparePool prepares the next instance off the reply
  * path: a new Memory capped at the memory limit, a new Instance, the snapshot copied in.
  * run(): takes that never-used instance, attaches the execution's WASI host and evaluates a one-line
@@ -20,12 +23,14 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { RuntimeInfo } from "../../src/sandbox/types.js";
+import { runBootProcess } from "../../src/sandbox/wasm/boot-process.js";
 import type { Runner, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
-import { applySegments } from "../../wasm/host/detach-data.js";
+import { applySegments, detachActiveData } from "../../wasm/host/detach-data.js";
+import { exportMutableGlobals } from "../../wasm/host/global-export.js";
 import { httpDevicePreopen } from "../../wasm/host/http-device.js";
-import type { MemoryImportName } from "../../wasm/host/memory-import.js";
+import { importMemory, type MemoryImportName } from "../../wasm/host/memory-import.js";
 import { captureSnapshot, isMemoryZero, type MemorySnapshot } from "../../wasm/host/memory-snapshot.js";
-import { instantiateFresh, rewriteForSnapshots, type SnapshotReadyModule } from "../../wasm/host/snapshot-module.js";
+import { instantiateFresh, type SnapshotReadyModule } from "../../wasm/host/snapshot-module.js";
 import { createWasiHost } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { BOOTSTRAP_DEFINITION } from "./bootstrap.js";
@@ -72,6 +77,16 @@ async function packageVersion(wasmPath: string): Promise<string> {
   return typeof manifest.version === "string" ? manifest.version : "unknown";
 }
 
+/** What the boot process sends back: the rewritten module's bytes and the snapshot taken with them. */
+export interface RubyBoot {
+  readonly snapshot: MemorySnapshot;
+  readonly rubyVersion: string;
+  /** The module rewritten for snapshots (what rewriteForSnapshots compiles). */
+  readonly moduleBytes: Uint8Array<ArrayBuffer>;
+  readonly memoryImport: MemoryImportName;
+  readonly minimumPages: number;
+}
+
 /** Boot one interpreter with no guest code, compile the bootstrap into it, and capture it. */
 async function bootSnapshot(ready: SnapshotReadyModule): Promise<{ snapshot: MemorySnapshot; rubyVersion: string }> {
   const discard = { write: () => undefined, length: 0 };
@@ -112,6 +127,33 @@ async function bootSnapshot(ready: SnapshotReadyModule): Promise<{ snapshot: Mem
   return { snapshot, rubyVersion };
 }
 
+/**
+ * The boot, from the package's bytes: runs in the child process started by load() (boot-process.ts
+ * calls it by name).
+ */
+export async function bootRubySnapshot(): Promise<RubyBoot> {
+  // rewriteForSnapshots' steps, keeping the bytes: the service compiles them instead of rewriting
+  // the 30 MB module a second time (~250 ms of CPU while the cores are busy starting up).
+  const withMemory = importMemory(new Uint8Array(await readFile(rubyWasmPath())));
+  const withGlobals = exportMutableGlobals(withMemory.bytes);
+  const detached = detachActiveData(withGlobals.bytes);
+  const ready: SnapshotReadyModule = {
+    module: await WebAssembly.compile(detached.bytes),
+    memoryImport: withMemory.memoryImport,
+    minimumPages: withMemory.minimumPages,
+    globalNames: withGlobals.exportNames,
+    segments: detached.segments,
+  };
+  const { snapshot, rubyVersion } = await bootSnapshot(ready);
+  return {
+    snapshot,
+    rubyVersion,
+    moduleBytes: detached.bytes,
+    memoryImport: ready.memoryImport,
+    minimumPages: ready.minimumPages,
+  };
+}
+
 class RubyWasmRuntime implements WasmRuntime {
   readonly language = "ruby" as const;
   private loaded: RuntimeInfo = { name: "ruby.wasm", version: "3.4" };
@@ -123,14 +165,15 @@ class RubyWasmRuntime implements WasmRuntime {
 
   async load(): Promise<RuntimeAssets> {
     const wasmPath = rubyWasmPath();
-    const ready = await rewriteForSnapshots(new Uint8Array(await readFile(wasmPath)));
-    const { snapshot, rubyVersion } = await bootSnapshot(ready);
+    const booted = await runBootProcess<RubyBoot>({ module: import.meta.url, export: "bootRubySnapshot" });
+    const { snapshot, rubyVersion, minimumPages, memoryImport } = booted;
+    const module = await WebAssembly.compile(booted.moduleBytes);
     const pkg = await packageVersion(wasmPath);
     this.loaded = { name: "ruby.wasm", version: rubyVersion };
     const assets: RubyAssets = {
-      module: ready.module,
-      memoryImport: ready.memoryImport,
-      minimumPages: ready.minimumPages,
+      module,
+      memoryImport,
+      minimumPages,
       snapshot,
       rubyVersion,
       packageVersion: pkg,

@@ -11,7 +11,7 @@ import type { ExecuteResponse } from "../http/schemas.js";
 import type { Logger } from "../logger.js";
 import type { EffectHandler } from "../sandbox/host-call.js";
 import type { Limits } from "../sandbox/limits.js";
-import type { SandboxRegistry } from "../sandbox/registry.js";
+import { languageState, type SandboxRegistry } from "../sandbox/registry.js";
 import type {
   ExecutionRequest,
   ExecutionResult,
@@ -54,7 +54,10 @@ export class Executor {
     return this.options.limits;
   }
 
-  /** The sandbox that will run `language`; throws SANDBOX_UNAVAILABLE or RUNTIME_UNAVAILABLE otherwise. */
+  /**
+   * The sandbox that will run `language` (available, or still loading: the sandbox then waits for
+   * it); throws SANDBOX_UNAVAILABLE or RUNTIME_UNAVAILABLE (with the reason) otherwise.
+   */
   select(requested: SandboxKind | undefined, language: Language): { kind: SandboxKind; sandbox: Sandbox } {
     const kind = requested ?? this.options.defaultSandbox;
     const sandbox = this.options.sandboxes.get(kind);
@@ -68,15 +71,20 @@ export class Executor {
     if (!availability.available) {
       throw new ServiceError("SANDBOX_UNAVAILABLE", `the ${kind} sandbox is unavailable: ${availability.reason}`);
     }
-    if (!sandbox.languages().some((l) => l.language === language)) {
+    // A language still loading is selected: the sandbox waits for its load, then runs it or refuses.
+    const state = languageState(sandbox, language);
+    if (state.state === "unavailable") {
       const elsewhere = this.options.sandboxes
         .all()
         .filter(
-          (s) => s.kind !== kind && s.availability().available && s.languages().some((l) => l.language === language),
+          (s) => s.kind !== kind && s.availability().available && languageState(s, language).state !== "unavailable",
         )
         .map((s) => s.kind);
       const hint = elsewhere.length > 0 ? ` (available on: ${elsewhere.join(", ")})` : "";
-      throw new ServiceError("RUNTIME_UNAVAILABLE", `${language} is not available on the ${kind} sandbox${hint}`);
+      throw new ServiceError(
+        "RUNTIME_UNAVAILABLE",
+        `${language} is not available on the ${kind} sandbox: ${state.reason}${hint}`,
+      );
     }
     return { kind, sandbox };
   }

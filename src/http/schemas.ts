@@ -139,7 +139,16 @@ export const runtimesResponseSchema = z.object({
   }),
 });
 
-export const healthResponseSchema = z.object({ status: z.enum(["ok", "loading"]) });
+export const healthResponseSchema = z.object({
+  status: z.enum(["ok", "loading"]),
+  sandboxes: z
+    .record(z.string(), z.record(z.string(), z.enum(["available", "loading", "unavailable"])))
+    .optional()
+    .describe(
+      "/readyz only: each sandbox's languages and their state (reasons are in the authenticated GET /v1/runtimes).",
+    ),
+});
+export type HealthResponse = z.infer<typeof healthResponseSchema>;
 
 // Control plane: tools, approvals, execution records (docs/tools-and-approvals.md)
 

@@ -1,5 +1,6 @@
 /**
- * Builds the sandboxes a server runs from its configuration. The wasm sandbox always; the process
+ * Builds the sandboxes a server runs from its configuration. The wasm sandbox always (started: it
+ * returns while its languages still load, each usable as soon as it loaded); the process
  * sandbox unless disabled (it reports itself unavailable when bubblewrap cannot run here); the noop
  * sandbox only behind its explicit dangerous flag, loudly.
  */
@@ -16,7 +17,7 @@ import { WasmSandbox } from "./wasm/wasm-sandbox.js";
 export async function createSandboxes(config: Config, logger: Logger): Promise<SandboxRegistry> {
   const sandboxes: Sandbox[] = [];
   sandboxes.push(
-    await WasmSandbox.create({
+    await WasmSandbox.start({
       workers: config.workers,
       maxQueue: config.maxQueue,
       maxWorkerHeapMb: config.maxWorkerHeapMb,

@@ -215,7 +215,9 @@ describe("request errors", () => {
 describe("discovery", () => {
   it("serves health, readiness, runtimes and an OpenAPI document", async () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: "ok" });
-    expect(await (await fetch(`${server.url}/readyz`)).json()).toEqual({ status: "ok" });
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ok", sandboxes: { wasm: { javascript: "available" } } });
     const runtimes = (await (await authedGet(`${server.url}/v1/runtimes`)).json()) as Record<string, unknown>;
     expect(runtimes).toMatchObject({
       defaultSandbox: "wasm",

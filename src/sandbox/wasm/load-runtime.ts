@@ -7,16 +7,35 @@ export type LoaderReply =
   | { readonly ok: true; readonly assets: RuntimeAssets; readonly info: RuntimeInfo }
   | { readonly ok: false; readonly reason: string };
 
-export async function loadRuntime(language: Language): Promise<LoaderReply> {
+/** A load that takes longer fails: the language is then unavailable rather than loading forever. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 180_000;
+
+export interface LoadRuntimeOptions {
+  /** Aborting terminates the loader (the sandbox is shutting down). */
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+export async function loadRuntime(language: Language, options: LoadRuntimeOptions = {}): Promise<LoaderReply> {
+  const { signal } = options;
+  if (signal?.aborted) return { ok: false, reason: "the wasm sandbox shut down while loading" };
   const worker = spawnWorker("loader");
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = () => {};
   try {
     return await new Promise<LoaderReply>((resolve) => {
+      const timeoutMs = options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+      timer = setTimeout(() => resolve({ ok: false, reason: `loading took longer than ${timeoutMs} ms` }), timeoutMs);
+      onAbort = () => resolve({ ok: false, reason: "the wasm sandbox shut down while loading" });
+      signal?.addEventListener("abort", onAbort, { once: true });
       worker.once("message", (reply: LoaderReply) => resolve(reply));
       worker.once("error", (error) => resolve({ ok: false, reason: `runtime loader failed: ${error.message}` }));
       worker.once("exit", (code) => resolve({ ok: false, reason: `runtime loader exited with code ${code}` }));
       worker.postMessage({ language });
     });
   } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
     await worker.terminate();
   }
 }

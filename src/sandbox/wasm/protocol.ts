@@ -24,12 +24,31 @@ export interface RunMessage {
   readonly stderr: SharedArrayBuffer;
 }
 
-export type MainToWorker = InitMessage | RunMessage;
+/** A language whose runtime finished loading after the worker started: build its runner. */
+export interface AddMessage {
+  readonly type: "add";
+  readonly language: Language;
+  readonly assets: RuntimeAssets;
+}
+
+export type MainToWorker = InitMessage | AddMessage | RunMessage;
+
+/** Whether a runner could be created in this worker, and why not. */
+export interface RunnerReport {
+  readonly language: Language;
+  readonly error?: string;
+}
 
 export interface ReadyMessage {
   readonly type: "ready";
-  /** Languages whose runner could be created in this worker, and why others could not. */
-  readonly runners: ReadonlyArray<{ language: Language; error?: string }>;
+  /** The runners of the init message's languages. */
+  readonly runners: readonly RunnerReport[];
+}
+
+/** The answer to an AddMessage. */
+export interface AddedMessage {
+  readonly type: "added";
+  readonly runner: RunnerReport;
 }
 
 export interface ResultMessage {
@@ -45,7 +64,7 @@ export interface FaultMessage {
   readonly message: string;
 }
 
-export type WorkerToMain = ReadyMessage | ResultMessage | FaultMessage;
+export type WorkerToMain = ReadyMessage | AddedMessage | ResultMessage | FaultMessage;
 
 export const CANCEL_REQUESTED = 1;
 export const CONTROL_CANCEL = 0;

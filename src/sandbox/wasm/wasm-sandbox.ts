@@ -1,25 +1,33 @@
 /**
  * WasmSandbox: every execution runs in a fresh WebAssembly interpreter instance inside a worker
- * thread. Modules are compiled once on the main thread and shared with the workers; the pool
- * enforces the hard deadline by terminating workers.
+ * thread. Modules are compiled once by the loaders and shared with the workers; the pool enforces
+ * the hard deadline by terminating workers.
+ *
+ * Languages load independently: `start()` returns once the worker threads run, with every language
+ * `loading`; each becomes `available` when its loader finished and a worker built its runner, or
+ * `unavailable` with the reason (fail closed: it never runs elsewhere). An execution of a language
+ * still loading waits for that load (bounded by the loader's own timeout and the request's signal),
+ * then runs or answers RUNTIME_UNAVAILABLE with the reason. `create()` is `start()` plus waiting
+ * until every language finished loading.
  */
 import { availableParallelism } from "node:os";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
+import { ServiceError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import type { LanguageState, LanguageStatus, LoadingSandbox } from "../registry.js";
 import type {
   ExecuteOptions,
   ExecutionRequest,
   ExecutionResult,
   Language,
   RuntimeInfo,
-  Sandbox,
   SandboxAvailability,
   SandboxLanguage,
 } from "../types.js";
 import { SCRIPT_FILES } from "../types.js";
 import { changedFiles } from "../workspace.js";
-import { loadRuntime } from "./load-runtime.js";
-import type { RuntimeAssets } from "./runtime.js";
+import { byLoadPriority, defaultLoadConcurrency, runLimited } from "./load-order.js";
+import { type LoaderReply, loadRuntime } from "./load-runtime.js";
 import { type PoolRun, WorkerPool } from "./worker-pool.js";
 
 export interface WasmSandboxOptions {
@@ -29,6 +37,10 @@ export interface WasmSandboxOptions {
   readonly workers?: number;
   readonly maxQueue?: number;
   readonly maxWorkerHeapMb?: number;
+  /** Runtimes loading at the same time, in LOAD_PRIORITY order; default: one per core, at least 2. */
+  readonly loadConcurrency?: number;
+  /** Loads one language (default: loadRuntime, in a loader worker); tests substitute slow or failing loads. */
+  readonly load?: (language: Language, signal: AbortSignal) => Promise<LoaderReply>;
   readonly logger: Logger;
 }
 
@@ -37,71 +49,151 @@ export interface UnavailableLanguage {
   readonly reason: string;
 }
 
-export class WasmSandbox implements Sandbox {
+export class WasmSandbox implements LoadingSandbox {
   readonly kind = "wasm" as const;
+  private readonly states = new Map<Language, LanguageState>();
+  private readonly settled = new Map<Language, Promise<void>>();
+  private allLoaded: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly pool: WorkerPool,
-    private readonly available: readonly SandboxLanguage[],
-    readonly unavailable: readonly UnavailableLanguage[],
+    private readonly logger: Logger,
+    /** Aborted at dispose: loaders still running are terminated. */
+    private readonly shutdown: AbortController,
   ) {}
 
+  /** Starts the workers and the loaders; resolves once the workers run (languages still loading). */
+  static async start(options: WasmSandboxOptions): Promise<WasmSandbox> {
+    const wanted = byLoadPriority(options.languages ?? (Object.keys(WASM_RUNTIMES) as Language[]));
+    const started = performance.now();
+    const shutdown = new AbortController();
+    // Loaders start first: the pool's workers start meanwhile.
+    const concurrency = options.loadConcurrency ?? defaultLoadConcurrency(availableParallelism());
+    const load = options.load ?? ((language, signal) => loadRuntime(language, { signal }));
+    const loads = runLimited(wanted, concurrency, (language) => load(language, shutdown.signal));
+    for (const load of loads) load.catch(() => undefined);
+    let pool: WorkerPool;
+    try {
+      pool = await WorkerPool.start({
+        size: options.workers ?? availableParallelism(),
+        maxQueue: options.maxQueue ?? 256,
+        maxWorkerHeapMb: options.maxWorkerHeapMb ?? 512,
+        logger: options.logger,
+      });
+    } catch (error) {
+      shutdown.abort();
+      throw error;
+    }
+    const sandbox = new WasmSandbox(pool, options.logger, shutdown);
+    wanted.forEach((language, i) => {
+      sandbox.states.set(language, { state: "loading" });
+      const load = loads[i] ?? Promise.resolve({ ok: false as const, reason: "not loaded" });
+      sandbox.settled.set(language, sandbox.follow(language, load, started));
+    });
+    sandbox.allLoaded = Promise.all(sandbox.settled.values()).then(() => undefined);
+    return sandbox;
+  }
+
+  /** start(), then wait until every language finished loading. */
   static async create(options: WasmSandboxOptions): Promise<WasmSandbox> {
-    const wanted = options.languages ?? (Object.keys(WASM_RUNTIMES) as Language[]);
-    const assets: Partial<Record<Language, RuntimeAssets>> = {};
-    const infos = new Map<Language, RuntimeInfo>();
-    const unavailable: UnavailableLanguage[] = [];
-    // Each runtime loads in its own worker: in parallel, and never blocking the main thread.
-    const replies = await Promise.all(
-      wanted.map(async (language) => ({ language, reply: await loadRuntime(language) })),
-    );
-    for (const { language, reply } of replies) {
-      if (reply.ok) {
-        assets[language] = reply.assets;
-        infos.set(language, reply.info);
-      } else {
-        options.logger.warn({ language, reason: reply.reason }, "wasm runtime unavailable");
-        unavailable.push({ language, reason: reply.reason });
+    const sandbox = await WasmSandbox.start(options);
+    await sandbox.loaded();
+    return sandbox;
+  }
+
+  /** One language's load, then its runner in the workers; never rejects. */
+  private async follow(language: Language, load: Promise<LoaderReply>, started: number): Promise<void> {
+    const reply = await load.catch((error: unknown) => ({
+      ok: false as const,
+      reason: error instanceof Error ? error.message : String(error),
+    }));
+    let state: LanguageState;
+    if (!reply.ok) state = { state: "unavailable", reason: reply.reason };
+    else {
+      try {
+        await this.pool.addRuntime(language, reply.assets);
+        state = { state: "available", runtime: reply.info };
+      } catch (error) {
+        state = { state: "unavailable", reason: error instanceof Error ? error.message : String(error) };
       }
     }
-    const pool = await WorkerPool.start({
-      size: options.workers ?? availableParallelism(),
-      assets,
-      maxQueue: options.maxQueue ?? 256,
-      maxWorkerHeapMb: options.maxWorkerHeapMb ?? 512,
-      logger: options.logger,
-    });
-    const available: SandboxLanguage[] = [];
-    for (const report of pool.runners()) {
-      const runtime = infos.get(report.language);
-      if (report.error === undefined && runtime) available.push({ language: report.language, runtime });
-      else unavailable.push({ language: report.language, reason: report.error ?? "runtime did not load" });
+    this.states.set(language, state);
+    const ms = Math.round(performance.now() - started);
+    if (state.state === "available") this.logger.info({ language, ms }, "wasm runtime available");
+    else if (state.state === "unavailable")
+      this.logger.warn({ language, ms, reason: state.reason }, "wasm runtime unavailable");
+  }
+
+  /** Resolves once every configured language finished loading (available or not). */
+  loaded(): Promise<void> {
+    return this.allLoaded;
+  }
+
+  languageStates(): readonly LanguageStatus[] {
+    return [...this.states].map(([language, state]) => ({ language, ...state }));
+  }
+
+  /** Languages that could not be loaded, and why. */
+  get unavailable(): readonly UnavailableLanguage[] {
+    const out: UnavailableLanguage[] = [];
+    for (const [language, state] of this.states) {
+      if (state.state === "unavailable") out.push({ language, reason: state.reason });
     }
-    return new WasmSandbox(pool, available, unavailable);
+    return out;
   }
 
   availability(): SandboxAvailability {
-    return this.available.length > 0
+    return [...this.states.values()].some((s) => s.state !== "unavailable")
       ? { available: true }
       : { available: false, reason: "no WebAssembly runtime could be loaded" };
   }
 
   languages(): readonly SandboxLanguage[] {
-    return this.available;
+    const out: SandboxLanguage[] = [];
+    for (const [language, state] of this.states) {
+      if (state.state === "available") out.push({ language, runtime: state.runtime });
+    }
+    return out;
   }
 
   async execute(request: ExecutionRequest, options: ExecuteOptions): Promise<ExecutionResult> {
-    const entry = this.available.find((l) => l.language === request.language);
-    if (!entry) throw new Error(`wasm sandbox cannot run ${request.language}`);
+    const runtime = await this.runtimeFor(request.language, options.signal);
     const started = performance.now();
     const run = await this.pool.run(request, options.limits, options.signal, options.effects);
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
-    return toResult(entry.runtime, request, run, durationMs);
+    return toResult(runtime, request, run, durationMs);
+  }
+
+  /** The language's runtime, once it loaded (waiting for a load in progress); RUNTIME_UNAVAILABLE otherwise. */
+  private async runtimeFor(language: Language, signal: AbortSignal | undefined): Promise<RuntimeInfo> {
+    const settled = this.settled.get(language);
+    if (!settled) throw new ServiceError("RUNTIME_UNAVAILABLE", `${language} is not configured on the wasm sandbox`);
+    if (this.states.get(language)?.state === "loading") await untilSettled(settled, signal, language);
+    const state = this.states.get(language);
+    if (state?.state === "available") return state.runtime;
+    const reason = state?.state === "unavailable" ? state.reason : "it did not load";
+    throw new ServiceError("RUNTIME_UNAVAILABLE", `${language} is unavailable on the wasm sandbox: ${reason}`);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    this.shutdown.abort();
     await this.pool.close();
   }
+}
+
+/** Waits for a load; an aborted request stops waiting (NOT_READY: nothing ran). */
+function untilSettled(settled: Promise<void>, signal: AbortSignal | undefined, language: Language): Promise<void> {
+  if (!signal) return settled;
+  const notReady = () => new ServiceError("NOT_READY", `the request ended while ${language} was still loading`);
+  if (signal.aborted) return Promise.reject(notReady());
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(notReady());
+    signal.addEventListener("abort", onAbort, { once: true });
+    void settled.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
 }
 
 function toResult(runtime: RuntimeInfo, request: ExecutionRequest, run: PoolRun, durationMs: number): ExecutionResult {

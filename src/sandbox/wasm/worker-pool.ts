@@ -3,32 +3,44 @@
  * deadline: at `timeoutMs` it asks the guest to stop, at `timeoutMs + killGraceMs` it terminates the
  * worker and answers TIMEOUT with the output produced so far. A terminated or faulted worker is
  * replaced in the background, off the request path.
+ *
+ * Languages arrive one by one (`addRuntime`, as each loader finishes): one worker builds the new
+ * runner first, so the language is usable as soon as one worker has it while the others keep
+ * serving; then the rest build it. An execution goes only to a worker that has its language's
+ * runner, and never to one that is building a runner (it would wait behind the build). A worker
+ * started later (a replacement) builds every language known so far before it takes work.
  */
-import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import { MessageChannel } from "node:worker_threads";
 import { ServiceError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { type EffectHandler, type GuestHttpReply, NO_NETWORK_REPLY } from "../host-call.js";
 import type { Limits } from "../limits.js";
 import type { ExecutionRequest, Language } from "../types.js";
 import { DeadlineClock } from "./deadline-clock.js";
+import type { ActiveRun, PoolRun, Slot, Task } from "./pool-slot.js";
 import {
+  type AddMessage,
   CANCEL_REQUESTED,
   CONTROL_CANCEL,
   CONTROL_REPLY,
   CONTROL_WORDS,
+  type FaultMessage,
   type HostCallAnswer,
   type HostCallMessage,
-  type ReadyMessage,
+  type InitMessage,
+  type ResultMessage,
   type RunMessage,
+  type RunnerReport,
   type WorkerToMain,
 } from "./protocol.js";
-import type { RunOutcome, RuntimeAssets } from "./runtime.js";
-import { allocateSharedOutput, type CapturedOutput, readSharedOutput } from "./shared-output.js";
+import type { RuntimeAssets } from "./runtime.js";
+import { allocateSharedOutput, readSharedOutput } from "./shared-output.js";
 import { spawnWorker } from "./spawn-worker.js";
 
 export interface WorkerPoolOptions {
   readonly size: number;
-  readonly assets: Partial<Record<Language, RuntimeAssets>>;
+  /** Languages loaded before the pool starts; later ones come through addRuntime(). */
+  readonly assets?: Partial<Record<Language, RuntimeAssets>>;
   /** Executions allowed to wait for a worker; beyond that, OVERLOADED. */
   readonly maxQueue: number;
   /** V8 heap cap per worker (host-side JS of the runtimes, not WASM memory). */
@@ -36,74 +48,44 @@ export interface WorkerPoolOptions {
   readonly logger: Logger;
 }
 
-export type PoolRun =
-  | {
-      readonly kind: "completed";
-      readonly outcome: RunOutcome;
-      readonly stdout: CapturedOutput;
-      readonly stderr: CapturedOutput;
-    }
-  | {
-      readonly kind: "killed";
-      readonly code: "TIMEOUT" | "MEMORY_LIMIT" | "SANDBOX_FAULT";
-      readonly message: string;
-      readonly stdout: CapturedOutput;
-      readonly stderr: CapturedOutput;
-    };
-
-interface Task {
-  readonly request: ExecutionRequest;
-  readonly limits: Limits;
-  readonly signal: AbortSignal | undefined;
-  readonly effects: EffectHandler | undefined;
-  resolve(run: PoolRun): void;
-  reject(error: unknown): void;
+interface AddWaiter {
+  resolve(): void;
+  reject(error: Error): void;
 }
 
-interface Slot {
-  readonly worker: Worker;
-  /** The main thread's end of the worker's host-call channel. */
-  readonly hostPort: MessagePort;
-  ready: boolean;
-  current?: ActiveRun;
-  /** When this worker last became idle (performance.now()). */
-  idleSince: number;
-}
-
-interface ActiveRun {
-  readonly id: number;
-  readonly task: Task;
-  readonly control: Int32Array;
-  readonly stdout: SharedArrayBuffer;
-  readonly stderr: SharedArrayBuffer;
-  readonly timers: NodeJS.Timeout[];
-  readonly onAbort: () => void;
-  /** Aborted when the run ends: host calls in flight for it stop. */
-  readonly ended: AbortController;
-  /** The deadline clock (pausable while a host call waits for a human). */
-  readonly clock: DeadlineClock;
-}
+export type { PoolRun } from "./pool-slot.js";
 
 export class WorkerPool {
   private readonly slots = new Set<Slot>();
   private readonly queue: Task[] = [];
   private nextId = 1;
   private closed = false;
-  private runnersReport: ReadyMessage["runners"] = [];
+  private readonly assets: Partial<Record<Language, RuntimeAssets>>;
+  private readonly adds = new Map<Language, AddWaiter>();
 
-  private constructor(private readonly options: WorkerPoolOptions) {}
+  private constructor(private readonly options: WorkerPoolOptions) {
+    this.assets = { ...options.assets };
+  }
 
-  /** Starts every worker and waits until they have built their runners. */
+  /** Starts every worker and waits until they have built the runners of `options.assets`. */
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool(options);
-    const reports = await Promise.all(Array.from({ length: options.size }, () => pool.spawn()));
-    pool.runnersReport = reports[0] ?? [];
+    await Promise.all(Array.from({ length: options.size }, () => pool.spawn()));
     return pool;
   }
 
-  /** What the workers reported about each language's runner. */
-  runners(): ReadyMessage["runners"] {
-    return this.runnersReport;
+  /**
+   * Hands a newly loaded language to the workers. Resolves once one worker has its runner (the
+   * language is then usable); rejects with the workers' reason when none could build it.
+   */
+  addRuntime(language: Language, assets: RuntimeAssets): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("the wasm sandbox is shutting down"));
+    if (this.assets[language]) return Promise.reject(new Error(`${language} was already added`));
+    this.assets[language] = assets;
+    return new Promise<void>((resolve, reject) => {
+      this.adds.set(language, { resolve, reject });
+      this.propagate(language);
+    });
   }
 
   run(request: ExecutionRequest, limits: Limits, signal?: AbortSignal, effects?: EffectHandler): Promise<PoolRun> {
@@ -111,6 +93,8 @@ export class WorkerPool {
       return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "the wasm sandbox is shutting down"));
     if (this.slots.size === 0)
       return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", "no wasm worker is running"));
+    if (!this.canRun(request.language))
+      return Promise.reject(new ServiceError("SANDBOX_UNAVAILABLE", `no wasm worker can run ${request.language}`));
     if (this.queue.length >= this.options.maxQueue) return Promise.reject(new ServiceError("OVERLOADED"));
     return new Promise<PoolRun>((resolve, reject) => {
       this.queue.push({ request, limits, signal, effects, resolve, reject });
@@ -123,13 +107,26 @@ export class WorkerPool {
     for (const task of this.queue.splice(0)) {
       task.reject(new ServiceError("SANDBOX_UNAVAILABLE", "the wasm sandbox is shutting down"));
     }
+    for (const [language, waiter] of this.adds) {
+      this.adds.delete(language);
+      waiter.reject(new Error("the wasm sandbox is shutting down"));
+    }
     await Promise.all([...this.slots].map((slot) => this.retire(slot, "SANDBOX_FAULT", "the wasm sandbox shut down")));
   }
 
-  private spawn(): Promise<ReadyMessage["runners"]> {
+  private spawn(): Promise<void> {
     const worker = spawnWorker("worker", { resourceLimits: { maxOldGenerationSizeMb: this.options.maxWorkerHeapMb } });
     const channel = new MessageChannel();
-    const slot: Slot = { worker, hostPort: channel.port1, ready: false, idleSince: performance.now() };
+    const assets = { ...this.assets };
+    const slot: Slot = {
+      worker,
+      hostPort: channel.port1,
+      ready: false,
+      idleSince: performance.now(),
+      languages: new Set(),
+      building: new Set(Object.keys(assets) as Language[]),
+      errors: new Map(),
+    };
     channel.port1.on("message", (message: HostCallMessage) => this.onHostCall(slot, message));
     channel.port1.unref();
     this.slots.add(slot);
@@ -137,7 +134,11 @@ export class WorkerPool {
       worker.on("message", (message: WorkerToMain) => {
         if (message.type === "ready") {
           slot.ready = true;
-          resolve(message.runners);
+          for (const report of message.runners) this.onRunner(slot, report);
+          resolve();
+          this.dispatch();
+        } else if (message.type === "added") {
+          this.onRunner(slot, message.runner);
           this.dispatch();
         } else {
           this.onMessage(slot, message);
@@ -147,7 +148,7 @@ export class WorkerPool {
         if (!slot.ready) {
           // A worker that cannot even start is not replaced in a loop; the pool shrinks instead.
           this.slots.delete(slot);
-          this.failIfEmpty();
+          this.failUnrunnable();
           reject(error);
           return;
         }
@@ -162,32 +163,102 @@ export class WorkerPool {
       worker.on("exit", () => {
         if (this.slots.has(slot)) void this.retire(slot, "SANDBOX_FAULT", "worker exited unexpectedly");
       });
-      worker.postMessage({ type: "init", assets: this.options.assets, hostPort: channel.port2 }, [channel.port2]);
+      const init: InitMessage = { type: "init", assets, hostPort: channel.port2 };
+      worker.postMessage(init, [channel.port2]);
     });
   }
 
-  private failIfEmpty(): void {
-    if (this.slots.size > 0) return;
-    for (const task of this.queue.splice(0)) {
-      task.reject(new ServiceError("SANDBOX_UNAVAILABLE", "no wasm worker is running"));
+  /** A worker's answer about one runner (at init or after an add). */
+  private onRunner(slot: Slot, report: RunnerReport): void {
+    slot.building.delete(report.language);
+    if (report.error === undefined) slot.languages.add(report.language);
+    else {
+      slot.errors.set(report.language, report.error);
+      this.options.logger.warn(
+        { language: report.language, err: report.error },
+        "wasm worker could not build a runner",
+      );
+    }
+    this.propagate(report.language);
+    this.failUnrunnable();
+  }
+
+  private has(language: Language): boolean {
+    for (const slot of this.slots) if (slot.languages.has(language)) return true;
+    return false;
+  }
+
+  private canRun(language: Language): boolean {
+    for (const slot of this.slots) if (slot.languages.has(language) || slot.building.has(language)) return true;
+    return false;
+  }
+
+  /**
+   * Moves an added language on: to one worker first (preferably an idle one), to every other worker
+   * once one has it, to the next worker when one failed; settles addRuntime() when a worker has it
+   * or every worker failed.
+   */
+  private propagate(language: Language): void {
+    const assets = this.assets[language];
+    if (!assets || this.closed) return;
+    const slots = [...this.slots];
+    if (slots.some((slot) => slot.building.has(language))) return;
+    const lacking = slots.filter((slot) => !slot.languages.has(language) && !slot.errors.has(language));
+    const available = this.has(language);
+    const targets = available ? lacking : lacking.sort((a, b) => Number(!!a.current) - Number(!!b.current)).slice(0, 1);
+    for (const slot of targets) {
+      slot.building.add(language);
+      const add: AddMessage = { type: "add", language, assets };
+      slot.worker.postMessage(add);
+    }
+    const waiter = this.adds.get(language);
+    if (!waiter || (!available && targets.length > 0)) return;
+    this.adds.delete(language);
+    if (available) waiter.resolve();
+    else {
+      const reason = slots.map((slot) => slot.errors.get(language)).find((e) => e !== undefined);
+      waiter.reject(new Error(reason ?? "no wasm worker is running"));
+    }
+  }
+
+  /** Answers queued executions that no worker can run any more (none has or is building the runner). */
+  private failUnrunnable(): void {
+    const stuck = this.queue.filter((task) => !this.canRun(task.request.language));
+    if (stuck.length === 0) return;
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((task) => !stuck.includes(task)));
+    for (const task of stuck) {
+      const message =
+        this.slots.size === 0 ? "no wasm worker is running" : `no wasm worker can run ${task.request.language}`;
+      task.reject(new ServiceError("SANDBOX_UNAVAILABLE", message));
     }
   }
 
   /**
-   * Hands queued tasks to idle workers, the longest-idle first: a worker prepares its next spare
-   * instance right after replying, so the one idle longest is the one most likely to have it ready.
+   * Hands queued tasks to idle workers that have their language, the longest-idle first: a worker
+   * prepares its next spare instance right after replying, so the one idle longest is the one most
+   * likely to have it ready. A task no idle worker can take stays queued, in order, without holding
+   * up the tasks behind it.
    */
   private dispatch(): void {
-    while (this.queue.length > 0) {
-      let best: Slot | undefined;
-      for (const slot of this.slots) {
-        if (!slot.ready || slot.current) continue;
-        if (!best || slot.idleSince < best.idleSince) best = slot;
+    for (let i = 0; i < this.queue.length; ) {
+      const task = this.queue[i] as Task;
+      const slot = this.idleSlotFor(task.request.language);
+      if (!slot) {
+        i++;
+        continue;
       }
-      const task = best && this.queue.shift();
-      if (!best || !task) return;
-      this.start(best, task);
+      this.queue.splice(i, 1);
+      this.start(slot, task);
     }
+  }
+
+  private idleSlotFor(language: Language): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.current || slot.building.size > 0 || !slot.languages.has(language)) continue;
+      if (!best || slot.idleSince < best.idleSince) best = slot;
+    }
+    return best;
   }
 
   private start(slot: Slot, task: Task): void {
@@ -262,7 +333,7 @@ export class WorkerPool {
     });
   }
 
-  private onMessage(slot: Slot, message: Exclude<WorkerToMain, ReadyMessage>): void {
+  private onMessage(slot: Slot, message: ResultMessage | FaultMessage): void {
     const run = slot.current;
     if (!run || run.id !== message.id) return;
     if (message.type === "fault") {
@@ -307,7 +378,7 @@ export class WorkerPool {
     // waits in the queue for it instead of finding no worker at all.
     if (!this.closed) {
       this.spawn().catch((error: unknown) => {
-        this.failIfEmpty();
+        this.failUnrunnable();
         this.options.logger.error(
           { err: error instanceof Error ? error.message : String(error) },
           "could not replace wasm worker",

@@ -1,6 +1,7 @@
 /**
- * Worker thread entry for WasmSandbox. Builds one runner per language from the assets the main
- * thread compiled, then runs one execution at a time. The main thread owns the hard deadline: it
+ * Worker thread entry for WasmSandbox. Builds one runner per language from the assets the loaders
+ * produced (those known at start in `init`, each later one in an `add` message as soon as its
+ * loader finishes), and runs one execution at a time. The main thread owns the hard deadline: it
  * terminates this thread when the guest does not stop in time.
  */
 import { type MessagePort, parentPort } from "node:worker_threads";
@@ -9,14 +10,16 @@ import { isGuestLimitError } from "../../../wasm/host/guest-limit.js";
 import type { Language } from "../types.js";
 import { HostCallClient } from "./host-call-client.js";
 import {
+  type AddMessage,
   CANCEL_REQUESTED,
   CONTROL_CANCEL,
   type InitMessage,
   type MainToWorker,
   type RunMessage,
+  type RunnerReport,
   type WorkerToMain,
 } from "./protocol.js";
-import type { Runner, RunOutcome } from "./runtime.js";
+import type { Runner, RunOutcome, RuntimeAssets } from "./runtime.js";
 import { SharedOutputSink } from "./shared-output.js";
 
 const port = parentPort;
@@ -32,20 +35,27 @@ function send(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
 
 async function init(message: InitMessage): Promise<void> {
   hostPort = message.hostPort;
-  const report: Array<{ language: Language; error?: string }> = [];
-  for (const [language, assets] of Object.entries(message.assets) as Array<
-    [Language, NonNullable<InitMessage["assets"][Language]>]
-  >) {
-    try {
-      const load = WASM_RUNTIMES[language];
-      if (!load) throw new Error(`no wasm runtime for ${language}`);
-      runners.set(language, await (await load()).createRunner(assets));
-      report.push({ language });
-    } catch (error) {
-      report.push({ language, error: error instanceof Error ? error.message : String(error) });
-    }
+  const report: RunnerReport[] = [];
+  for (const [language, assets] of Object.entries(message.assets) as Array<[Language, RuntimeAssets]>) {
+    report.push(await addRunner(language, assets));
   }
   send({ type: "ready", runners: report });
+}
+
+async function add(message: AddMessage): Promise<void> {
+  send({ type: "added", runner: await addRunner(message.language, message.assets) });
+}
+
+async function addRunner(language: Language, assets: RuntimeAssets): Promise<RunnerReport> {
+  try {
+    if (runners.has(language)) throw new Error(`${language} already has a runner in this worker`);
+    const load = WASM_RUNTIMES[language];
+    if (!load) throw new Error(`no wasm runtime for ${language}`);
+    runners.set(language, await (await load()).createRunner(assets));
+    return { language };
+  } catch (error) {
+    return { language, error: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 async function run(message: RunMessage): Promise<void> {
@@ -104,5 +114,14 @@ function isTransferable(buffer: ArrayBufferLike): buffer is ArrayBuffer {
 }
 
 port.on("message", (message: MainToWorker) => {
-  queue = queue.then(() => (message.type === "init" ? init(message) : run(message)));
+  queue = queue.then(() => {
+    switch (message.type) {
+      case "init":
+        return init(message);
+      case "add":
+        return add(message);
+      case "run":
+        return run(message);
+    }
+  });
 });

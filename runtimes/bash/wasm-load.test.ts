@@ -1,0 +1,37 @@
+/**
+ * load() evaluates the just-bash bundle once, in a boot process, and a runner's first instance is a
+ * clone of that seed (the engine addresses match), not a second evaluation of the bundle.
+ */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
+import { type BashRunner, bashWasmRuntime } from "./wasm.js";
+
+describe("bash load()", () => {
+  it("ships a seed that runners clone instead of evaluating the bundle again", async () => {
+    const assets = await bashWasmRuntime.load();
+    expect((assets.seed as { bytes?: unknown }).bytes).toBeInstanceOf(Uint8Array);
+    const runner = (await bashWasmRuntime.createRunner(assets)) as BashRunner;
+    const stats = await runner.stats();
+    expect(stats.cloned).toBe(true);
+    expect(stats.instancesCreated).toBe(1);
+    let out = "";
+    const outcome = await runner.run(
+      { language: "bash", code: "echo $((6 * 7))", stdin: "", args: [], env: {}, files: [] },
+      {
+        limits: DEFAULT_LIMITS,
+        deadline: Date.now() + 10_000,
+        stdout: {
+          write(chunk) {
+            out += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+          },
+          length: 0,
+        },
+        stderr: { write: () => undefined, length: 0 },
+        cancelled: () => false,
+        http: () => ({ ok: false, code: "EGRESS_DENIED", message: "no network" }),
+      },
+    );
+    expect(outcome.exitCode).toBe(0);
+    expect(out).toBe("42\n");
+  }, 120_000);
+});

@@ -1,0 +1,24 @@
+/**
+ * Child-process entry of boot-process.ts: receives one BootRequest over IPC, takes the parent's
+ * argv, imports the named module (one of ours), calls the named export, sends back its result (or
+ * why it failed) and exits.
+ */
+import type { BootReply, BootRequest } from "./boot-process.js";
+
+process.once("message", (entry: BootRequest) => {
+  process.argv.splice(0, process.argv.length, ...entry.argv);
+  void boot(entry).then((reply) => {
+    process.send?.(reply, undefined, {}, () => process.exit(0));
+  });
+});
+
+async function boot(entry: BootRequest): Promise<BootReply<unknown>> {
+  try {
+    const loaded = (await import(entry.module)) as Record<string, unknown>;
+    const fn = loaded[entry.export];
+    if (typeof fn !== "function") throw new Error(`${entry.module} exports no function ${entry.export}`);
+    return { ok: true, value: await (fn as (...args: unknown[]) => Promise<unknown>)(...(entry.args ?? [])) };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
