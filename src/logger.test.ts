@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
@@ -38,5 +38,29 @@ describe("createLogger on stdout (batched writes)", () => {
        setTimeout(() => { process.stdout.write('{"msg":"marker"}\\n'); process.exit(0); }, 1_000);`,
     );
     expect(lines.map((l) => l.msg)).toEqual(["early", "marker"]);
+  }, 30_000);
+
+  // sonic-boom 4.2 (pino.destination) retries EPIPE forever in its exit flush; a server left running
+  // after SIGTERM was caught in that loop (strace). This pins the bounded behaviour of our destination.
+  it("exits promptly when the reader of stdout is gone (no endless retry of EPIPE at exit)", async () => {
+    const script = `import { createLogger } from ${JSON.stringify(loggerModule)};
+      const log = createLogger({ level: "info" });
+      log.info("first");
+      setTimeout(() => { for (let i = 0; i < 20; i++) log.info({ i }, "after the reader left"); process.exit(0); }, 1_500);`;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    // Read the first batch, then close our end: every later write by the child gets EPIPE.
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    child.stdout.destroy();
+    const exited = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 10_000);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    if (exited === null) child.kill("SIGKILL");
+    expect(exited).toBe(0);
   }, 30_000);
 });

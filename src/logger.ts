@@ -2,7 +2,9 @@
  * Operational logging (pino). Guest output never goes into a message string: when logged at all it
  * sits under its own key. Secrets and credentials are redacted by path.
  */
+
 import { type DestinationStream, type LoggerOptions, type Logger as PinoLogger, pino } from "pino";
+import { BatchedDestination } from "./batched-stdout.js";
 
 export type Logger = PinoLogger;
 
@@ -22,15 +24,8 @@ export const REDACT_PATHS = [
   "*.env",
 ];
 
-/**
- * Where `npm start` logs go when no destination is given: stdout, written asynchronously in batches
- * (at least 4 KiB, or whatever accumulated within 250 ms) rather than one write(2) per line. A warm
- * execution logs three lines; one write per line cost the main thread a syscall and a thread-pool
- * wake-up each. Pino flushes the buffer synchronously when the process exits (process.exit, a fatal
- * error); only a SIGKILL or a crash of the runtime itself can lose the last 250 ms of lines. The
- * audit trail never goes through here (it is in the store).
- */
-export const STDOUT_DESTINATION = { dest: 1, sync: false, minLength: 4096, periodicFlush: 250 } as const;
+/** Where `npm start` logs go when no destination is given: stdout, in batches (batched-stdout.ts). */
+export const STDOUT_BATCHING = { fd: 1, minBytes: 4096, flushMs: 250 } as const;
 
 export interface LoggerConfig {
   readonly level: string;
@@ -44,7 +39,7 @@ export function createLogger(config: LoggerConfig): Logger {
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return pino(options, config.destination ?? pino.destination(STDOUT_DESTINATION));
+  return pino(options, config.destination ?? new BatchedDestination(STDOUT_BATCHING));
 }
 
 /** A logger that drops everything, for tests that do not inspect logs. */

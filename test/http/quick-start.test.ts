@@ -38,10 +38,22 @@ beforeAll(async () => {
   key = readFileSync(join(cwd, ".data/api-key"), "utf8").trim();
 }, 180_000);
 
-afterAll(() => {
+afterAll(async () => {
+  // The server must shut down on SIGTERM by itself; a stray server would outlive the test run.
+  const exited = new Promise<boolean>((resolve) => {
+    if (!child || child.exitCode !== null) return resolve(true);
+    const timer = setTimeout(() => resolve(false), 15_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
   child?.kill("SIGTERM");
+  const clean = await exited;
+  if (!clean) child?.kill("SIGKILL");
   rmSync(cwd, { recursive: true, force: true });
-});
+  expect(clean, "the server did not exit within 15 s of SIGTERM").toBe(true);
+}, 30_000);
 
 describe("quick start from the compiled server", () => {
   it("stores the generated key with mode 0600", () => {

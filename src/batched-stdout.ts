@@ -1,0 +1,100 @@
+/**
+ * The log destination of `npm start`: lines written to a file descriptor (stdout) in batches, at
+ * least `minBytes` or whatever accumulated within `flushMs`, instead of one write(2) per line. A
+ * warm execution logs a few lines; one write each cost the main thread a syscall and a thread-pool
+ * wake-up.
+ *
+ * Why not pino's own `destination({ sync: false, minLength })` (sonic-boom 4.2): when the reader of
+ * stdout is gone, its synchronous flush at exit retries EPIPE forever (it only gives up on errors it
+ * considers retryable), so a server whose log consumer died never finishes shutting down. Here any
+ * write error marks the destination broken: later lines are dropped, and exit is never held up.
+ * Only a SIGKILL or a crash of the runtime itself loses the last `flushMs` of lines.
+ */
+import { write, writeSync } from "node:fs";
+
+export interface BatchedOptions {
+  readonly fd: number;
+  readonly minBytes: number;
+  readonly flushMs: number;
+}
+
+export class BatchedDestination {
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private writing = false;
+  private broken = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: BatchedOptions) {
+    this.timer = setInterval(() => this.flush(), options.flushMs);
+    this.timer.unref();
+    process.once("exit", () => this.flushSync());
+  }
+
+  /** Whether a write failed (the reader is gone); lines are dropped from then on. */
+  get isBroken(): boolean {
+    return this.broken;
+  }
+
+  write(line: string): void {
+    if (this.broken) return;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= this.options.minBytes) this.flush();
+  }
+
+  /** Starts an asynchronous write of everything pending (one at a time). */
+  flush(): void {
+    if (this.writing || this.broken || this.pendingBytes === 0) return;
+    const data = Buffer.from(this.take());
+    this.writing = true;
+    this.writeAll(data, 0);
+  }
+
+  /** Writes everything pending now; gives up (and drops the rest) at the first error. */
+  flushSync(): void {
+    clearInterval(this.timer);
+    if (this.broken || this.pendingBytes === 0) return;
+    const data = Buffer.from(this.take());
+    let offset = 0;
+    try {
+      // EAGAIN on a non-blocking descriptor is retried a bounded number of times, then dropped.
+      for (let attempts = 0; offset < data.length && attempts < 1000; attempts++) {
+        try {
+          offset += writeSync(this.options.fd, data, offset);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+        }
+      }
+    } catch {
+      this.broken = true;
+    }
+  }
+
+  private take(): string {
+    const text = this.pending.join("");
+    this.pending = [];
+    this.pendingBytes = 0;
+    return text;
+  }
+
+  private writeAll(data: Buffer, offset: number): void {
+    write(this.options.fd, data, offset, data.length - offset, null, (error, written) => {
+      if (error && error.code !== "EAGAIN") {
+        this.broken = true;
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.writing = false;
+        return;
+      }
+      const next = offset + (error ? 0 : written);
+      if (next < data.length) {
+        if (error) setTimeout(() => this.writeAll(data, next), 10);
+        else this.writeAll(data, next);
+        return;
+      }
+      this.writing = false;
+      if (this.pendingBytes >= this.options.minBytes) this.flush();
+    });
+  }
+}
