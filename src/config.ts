@@ -50,6 +50,8 @@ export const configSchema = z
     bodyLimitBytes: int(1024, 512 * MiB).default(10 * MiB),
     workers: int(1, 256).default(availableParallelism()),
     maxQueue: int(0, 100_000).default(256),
+    /** Executions whose guest may wait for a human at once (each holds a parked worker thread). */
+    maxWaitingEffects: int(0, 1_000).default(8),
     maxWorkerHeapMb: int(64, 16_384).default(512),
     defaultSandbox: z.enum(["wasm", "process"]).default("wasm"),
     processSandbox: bool.default(true),
@@ -208,6 +210,7 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = {
   bodyLimitBytes: "SANDBOX_BODY_LIMIT_BYTES",
   workers: "SANDBOX_WORKERS",
   maxQueue: "SANDBOX_MAX_QUEUE",
+  maxWaitingEffects: "SANDBOX_MAX_WAITING_EFFECTS",
   maxWorkerHeapMb: "SANDBOX_MAX_WORKER_HEAP_MB",
   defaultSandbox: "SANDBOX_DEFAULT_SANDBOX",
   processSandbox: "SANDBOX_PROCESS_SANDBOX",

@@ -21,6 +21,7 @@ export async function createSandboxes(config: Config, logger: Logger): Promise<S
       workers: config.workers,
       maxQueue: config.maxQueue,
       maxWorkerHeapMb: config.maxWorkerHeapMb,
+      maxParkedWorkers: config.maxWaitingEffects,
       logger: logger.child({ sandbox: "wasm" }),
     }),
   );

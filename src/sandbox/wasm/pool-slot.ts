@@ -59,4 +59,6 @@ export interface ActiveRun {
   readonly ended: AbortController;
   /** The deadline clock (pausable while a host call waits for a human). */
   readonly clock: DeadlineClock;
+  /** Pauses in effect: while above 0 the worker is parked (its guest waits for a human). */
+  parked: number;
 }

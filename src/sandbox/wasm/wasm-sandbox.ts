@@ -37,6 +37,8 @@ export interface WasmSandboxOptions {
   readonly workers?: number;
   readonly maxQueue?: number;
   readonly maxWorkerHeapMb?: number;
+  /** Executions whose guest may wait for a human at once (each holds a parked worker); default 8. */
+  readonly maxParkedWorkers?: number;
   /** Runtimes loading at the same time, in LOAD_PRIORITY order; default: one per core, at least 2. */
   readonly loadConcurrency?: number;
   /** Loads one language (default: loadRuntime, in a loader worker); tests substitute slow or failing loads. */
@@ -78,6 +80,7 @@ export class WasmSandbox implements LoadingSandbox {
         size: options.workers ?? availableParallelism(),
         maxQueue: options.maxQueue ?? 256,
         maxWorkerHeapMb: options.maxWorkerHeapMb ?? 512,
+        ...(options.maxParkedWorkers !== undefined ? { maxParked: options.maxParkedWorkers } : {}),
         logger: options.logger,
       });
     } catch (error) {

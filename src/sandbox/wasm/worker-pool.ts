@@ -45,6 +45,12 @@ export interface WorkerPoolOptions {
   readonly maxQueue: number;
   /** V8 heap cap per worker (host-side JS of the runtimes, not WASM memory). */
   readonly maxWorkerHeapMb: number;
+  /**
+   * Workers whose guest may wait for a human at once. A parked worker does not count against
+   * `size`: the pool starts a stand-in so the others keep running; beyond this many, an effect that
+   * needs approval is refused (EGRESS_APPROVAL_UNAVAILABLE) instead of parking. Default 8.
+   */
+  readonly maxParked?: number;
   readonly logger: Logger;
 }
 
@@ -55,11 +61,15 @@ interface AddWaiter {
 
 export type { PoolRun } from "./pool-slot.js";
 
+const DEFAULT_MAX_PARKED = 8;
+
 export class WorkerPool {
   private readonly slots = new Set<Slot>();
   private readonly queue: Task[] = [];
   private nextId = 1;
   private closed = false;
+  /** Runs whose guest is waiting for a human (their worker is parked). */
+  private parkedRuns = 0;
   private readonly assets: Partial<Record<Language, RuntimeAssets>>;
   private readonly adds = new Map<Language, AddWaiter>();
 
@@ -290,6 +300,7 @@ export class WorkerPool {
       timers: [],
       ended: new AbortController(),
       clock,
+      parked: 0,
     };
     slot.current = run;
     if (task.signal?.aborted) onAbort();
@@ -314,7 +325,7 @@ export class WorkerPool {
     const handler = run.task.effects;
     const answered = handler
       ? handler
-          .http(message.request, { signal: run.ended.signal, pauseDeadline: () => run.clock.pause() })
+          .http(message.request, { signal: run.ended.signal, pauseDeadline: () => this.park(run) })
           .catch((error: unknown): GuestHttpReply => {
             this.options.logger.error(
               { err: error instanceof Error ? error.message : String(error) },
@@ -348,10 +359,55 @@ export class WorkerPool {
       stdout: readSharedOutput(run.stdout),
       stderr: readSharedOutput(run.stderr),
     });
+    if (this.surplus()) void this.retire(slot, "SANDBOX_FAULT", "", false);
     this.dispatch();
   }
 
+  /**
+   * A run's guest starts waiting for a human: its deadline stops and its worker no longer counts as
+   * capacity, so a stand-in worker is started when the active ones fall below `size`. Throws when
+   * `maxParked` runs wait already (the effect is then refused, fail closed).
+   */
+  private park(run: ActiveRun): () => void {
+    if (run.parked === 0) {
+      if (this.parkedRuns >= (this.options.maxParked ?? DEFAULT_MAX_PARKED)) {
+        throw new Error("too many executions are waiting for a human");
+      }
+      this.parkedRuns++;
+      if (!this.closed && this.slots.size - this.parkedRuns < this.options.size) {
+        this.spawn().catch((error: unknown) =>
+          this.options.logger.error(
+            { err: error instanceof Error ? error.message : String(error) },
+            "could not start a stand-in worker",
+          ),
+        );
+      }
+    }
+    run.parked++;
+    const resumeClock = run.clock.pause();
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      resumeClock();
+      if (run.parked > 0 && --run.parked === 0) this.parkedRuns--;
+    };
+  }
+
+  /** Ends a run's parking (it finished or was killed while waiting). */
+  private unpark(run: ActiveRun): void {
+    if (run.parked === 0) return;
+    run.parked = 0;
+    this.parkedRuns--;
+  }
+
+  /** Whether the pool has more active workers than `size` (a stand-in outlived the wait it covered). */
+  private surplus(): boolean {
+    return this.slots.size - this.parkedRuns > this.options.size;
+  }
+
   private finish(slot: Slot, run: ActiveRun): void {
+    this.unpark(run);
     run.clock.stop();
     run.ended.abort();
     for (const timer of run.timers) clearTimeout(timer);
@@ -360,8 +416,13 @@ export class WorkerPool {
     slot.idleSince = performance.now();
   }
 
-  /** Terminates a worker, answers its execution (if any) with `code`, and starts a replacement. */
-  private async retire(slot: Slot, code: "TIMEOUT" | "MEMORY_LIMIT" | "SANDBOX_FAULT", message: string): Promise<void> {
+  /** Terminates a worker, answers its execution (if any) with `code`, and starts a replacement unless told not to. */
+  private async retire(
+    slot: Slot,
+    code: "TIMEOUT" | "MEMORY_LIMIT" | "SANDBOX_FAULT",
+    message: string,
+    replace = true,
+  ): Promise<void> {
     if (!this.slots.delete(slot)) return;
     const run = slot.current;
     if (run) {
@@ -376,7 +437,7 @@ export class WorkerPool {
     }
     // The replacement is registered before the old worker is gone, so a request arriving meanwhile
     // waits in the queue for it instead of finding no worker at all.
-    if (!this.closed) {
+    if (replace && !this.closed && !this.surplus()) {
       this.spawn().catch((error: unknown) => {
         this.failUnrunnable();
         this.options.logger.error(
