@@ -104,7 +104,7 @@ export class Executor {
       ...(context.traceId ? { traceId: context.traceId } : {}),
       ...(context.keyName ? { keyName: context.keyName } : {}),
     });
-    log.info({ language: request.language, sandbox: kind, limits }, "execution started");
+    log.debug({ language: request.language, sandbox: kind, limits }, "execution started");
     const result = await sandbox.execute(request, {
       limits,
       ...(context.signal ? { signal: context.signal } : {}),
