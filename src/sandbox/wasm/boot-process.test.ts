@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runBootProcess } from "./boot-process.js";
+import { runBootProcess, SHARE_MIN_BYTES, shareLargeBytes } from "./boot-process.js";
 
 const FIXTURE = new URL("./boot-process.fixture.ts", import.meta.url).href;
 
@@ -31,4 +31,22 @@ describe("runBootProcess", () => {
     ).rejects.toThrow(/did not finish within 1 ms/);
     expect(performance.now() - started).toBeLessThan(5_000);
   }, 30_000);
+
+  it("moves large byte arrays of the reply into shared memory, so workers share one copy", () => {
+    const message = new Uint8Array(SHARE_MIN_BYTES * 3);
+    message.fill(7);
+    const big = message.subarray(SHARE_MIN_BYTES, SHARE_MIN_BYTES * 2);
+    const small = new Uint8Array([1, 2, 3]);
+    const out = shareLargeBytes({ snapshot: { data: big, pages: 2 }, list: [big], small }) as {
+      snapshot: { data: Uint8Array; pages: number };
+      list: Uint8Array[];
+      small: Uint8Array;
+    };
+    expect(out.snapshot.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(out.snapshot.data.buffer.byteLength).toBe(SHARE_MIN_BYTES);
+    expect(out.snapshot.data).toEqual(big);
+    expect(out.snapshot.pages).toBe(2);
+    expect(out.list[0]?.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(out.small).toBe(small);
+  });
 });

@@ -81,7 +81,7 @@ export function runBootProcess<T>(entry: BootEntry, options: BootProcessOptions 
       fail(`the boot process exited (${signal ?? `code ${code}`}) without a result${tail(stderr)}`),
     );
     child.once("message", (reply: BootReply<T>) => {
-      if (reply.ok) settle(() => resolve(reply.value));
+      if (reply.ok) settle(() => resolve(shareLargeBytes(reply.value) as T));
       else fail(reply.reason);
     });
     // The child takes the parent's process.argv before it loads anything: emscripten modules
@@ -90,6 +90,30 @@ export function runBootProcess<T>(entry: BootEntry, options: BootProcessOptions 
     const request: BootRequest = { ...entry, argv: [...process.argv] };
     child.send(request);
   });
+}
+
+/** Byte arrays at least this large are moved into shared memory by shareLargeBytes. */
+export const SHARE_MIN_BYTES = 64 * 1024;
+
+/**
+ * The reply's large Uint8Arrays, copied into SharedArrayBuffers. What arrives over IPC are views into
+ * one message buffer (a snapshot of 26 MB sat in a 56 MB buffer with the module bytes); posted to each
+ * worker, such a view clones that whole buffer per worker (measured: Ruby 60 -> 157 MB of RSS per
+ * worker). A SharedArrayBuffer is posted by reference: every worker reads the one copy, as snapshots
+ * captured in this process always were (memory-snapshot.ts). Readers never write to them.
+ */
+export function shareLargeBytes(value: unknown, depth = 0): unknown {
+  if (value instanceof Uint8Array) {
+    if (value.byteLength < SHARE_MIN_BYTES || value.buffer instanceof SharedArrayBuffer) return value;
+    const shared = new Uint8Array(new SharedArrayBuffer(value.byteLength));
+    shared.set(value);
+    return shared;
+  }
+  if (depth > 8 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.map((item) => shareLargeBytes(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key] = shareLargeBytes(item, depth + 1);
+  return out;
 }
 
 function tail(stderr: string): string {
