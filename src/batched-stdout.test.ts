@@ -1,0 +1,58 @@
+import { execFileSync } from "node:child_process";
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { BatchedDestination } from "./batched-stdout.js";
+
+/** A FIFO opened at both ends: the destination writes to `write`; closing `read` makes writes fail with EPIPE. */
+function fifo() {
+  const dir = mkdtempSync(join(tmpdir(), "batched-"));
+  const path = join(dir, "fifo");
+  execFileSync("mkfifo", [path]);
+  const read = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const write = openSync(path, constants.O_WRONLY);
+  return { dir, read, write };
+}
+
+const opened: Array<{ dir: string; read: number; write: number }> = [];
+afterEach(() => {
+  for (const f of opened.splice(0)) {
+    for (const fd of [f.read, f.write]) {
+      try {
+        closeSync(fd);
+      } catch {}
+    }
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+describe("BatchedDestination", () => {
+  it("holds lines until the batch is full or flushed, then writes them in one piece", () => {
+    const f = fifo();
+    opened.push(f);
+    const destination = new BatchedDestination({ fd: f.write, minBytes: 1024, flushMs: 60_000 });
+    destination.write("one\n");
+    destination.write("two\n");
+    const buffer = Buffer.alloc(64);
+    expect(() => readSync(f.read, buffer)).toThrow(/EAGAIN/);
+    destination.flushSync();
+    expect(buffer.subarray(0, readSync(f.read, buffer)).toString()).toBe("one\ntwo\n");
+  });
+
+  it("gives up at the first write error instead of retrying forever (sonic-boom 4.2's flushSync loops on EPIPE)", () => {
+    const f = fifo();
+    opened.push(f);
+    const destination = new BatchedDestination({ fd: f.write, minBytes: 1024, flushMs: 60_000 });
+    destination.write("pending line\n");
+    closeSync(f.read);
+    f.read = -1;
+    const started = Date.now();
+    destination.flushSync();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(destination.isBroken).toBe(true);
+    destination.write("dropped\n");
+    destination.flushSync();
+    expect(destination.isBroken).toBe(true);
+  });
+});
