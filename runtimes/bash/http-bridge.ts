@@ -10,6 +10,7 @@ import {
   type GuestHeaderList,
   type GuestHttpReply,
   type GuestHttpRequest,
+  isGuestHeaderList,
   MAX_GUEST_REQUEST_BODY_BYTES,
   MAX_GUEST_URL_LENGTH,
 } from "../../src/sandbox/host-call.js";
@@ -44,21 +45,9 @@ export function readRequest(json: string, body: Uint8Array): GuestHttpRequest | 
   if (typeof method !== "string" || method.length === 0 || method.length > MAX_METHOD_LENGTH) return "invalid method";
   if (typeof url !== "string" || url.length > MAX_GUEST_URL_LENGTH) return "invalid url";
   if (redirect !== "follow" && redirect !== "manual") return "invalid redirect mode";
-  const headerList = readHeaders(headers);
-  if (headerList === undefined) return "invalid headers";
+  if (!isGuestHeaderList(headers)) return "invalid headers";
+  const headerList: GuestHeaderList = headers.map(([name, value]) => [name, value]);
   if (body.byteLength > MAX_GUEST_REQUEST_BODY_BYTES) return "the body is too large";
   const base = { method, url, headers: headerList, redirect } as const;
   return hasBody === true ? { ...base, body } : base;
-}
-
-function readHeaders(value: unknown): GuestHeaderList | undefined {
-  if (!Array.isArray(value)) return undefined;
-  const headers: GuestHeaderList = [];
-  for (const pair of value as unknown[]) {
-    if (!Array.isArray(pair) || pair.length !== 2) return undefined;
-    const [name, text] = pair as unknown[];
-    if (typeof name !== "string" || typeof text !== "string") return undefined;
-    headers.push([name, text]);
-  }
-  return headers;
 }

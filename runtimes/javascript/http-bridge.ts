@@ -12,6 +12,7 @@ import {
   type GuestHeaderList,
   type GuestHttpReply,
   type GuestHttpRequest,
+  isGuestHeaderList,
   MAX_GUEST_REQUEST_BODY_BYTES,
   MAX_GUEST_URL_LENGTH,
 } from "../../src/sandbox/host-call.js";
@@ -84,15 +85,7 @@ function parseHeaders(json: string): GuestHeaderList | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(parsed)) return undefined;
-  const headers: GuestHeaderList = [];
-  for (const pair of parsed as unknown[]) {
-    if (!Array.isArray(pair) || pair.length !== 2) return undefined;
-    const [name, value] = pair as unknown[];
-    if (typeof name !== "string" || typeof value !== "string") return undefined;
-    headers.push([name, value]);
-  }
-  return headers;
+  return isGuestHeaderList(parsed) ? parsed.map(([name, value]) => [name, value]) : undefined;
 }
 
 function readBody(context: QuickJSContext, h: QuickJSHandle | undefined): Uint8Array | undefined | string {

@@ -15,6 +15,14 @@
 
 export type GuestHeaderList = Array<[string, string]>;
 
+/** Whether a value from a guest (parsed JSON, a message) is a list of [name, value] string pairs. */
+export function isGuestHeaderList(value: unknown): value is GuestHeaderList {
+  return (
+    Array.isArray(value) &&
+    value.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((s) => typeof s === "string"))
+  );
+}
+
 export interface GuestHttpRequest {
   /** Upper-case or not; the host normalises and validates. */
   readonly method: string;

@@ -15,6 +15,7 @@ import {
   type GuestHeaderList,
   type GuestHttpReply,
   type GuestHttpRequest,
+  isGuestHeaderList,
   MAX_GUEST_REQUEST_BODY_BYTES,
   MAX_GUEST_URL_LENGTH,
 } from "../../src/sandbox/host-call.js";
@@ -53,13 +54,6 @@ export function headEnd(bytes: Uint8Array): number {
 
 const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
 
-function isHeaderList(value: unknown): value is GuestHeaderList {
-  return (
-    Array.isArray(value) &&
-    value.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((s) => typeof s === "string"))
-  );
-}
-
 /** Parse and check a request head line (without its newline). */
 export function parseRequestHead(line: Uint8Array): Parsed<RequestHead> {
   if (line.byteLength > MAX_REQUEST_HEAD_BYTES) return fail(`the head is longer than ${MAX_REQUEST_HEAD_BYTES} bytes`);
@@ -79,7 +73,7 @@ export function parseRequestHead(line: Uint8Array): Parsed<RequestHead> {
   if (typeof url !== "string" || url.length === 0 || url.length > MAX_GUEST_URL_LENGTH) {
     return fail(`the URL must be a string of 1 to ${MAX_GUEST_URL_LENGTH} characters`);
   }
-  if (!isHeaderList(headers)) return fail("headers must be a list of [name, value] string pairs");
+  if (!isGuestHeaderList(headers)) return fail("headers must be a list of [name, value] string pairs");
   if (headers.length > MAX_FRAME_HEADERS) return fail(`more than ${MAX_FRAME_HEADERS} headers`);
   if (redirect !== "follow" && redirect !== "manual") return fail('redirect must be "follow" or "manual"');
   if (
@@ -178,7 +172,7 @@ export function parseReplyFrame(frame: Uint8Array): Parsed<GuestHttpReply> {
     head.ok !== true ||
     typeof status !== "number" ||
     typeof statusText !== "string" ||
-    !isHeaderList(headers) ||
+    !isGuestHeaderList(headers) ||
     typeof url !== "string" ||
     typeof redirected !== "boolean" ||
     bodyLength !== body.byteLength

@@ -11,6 +11,7 @@ import { GuestLimitError } from "../../../wasm/host/guest-limit.js";
 import {
   type GuestHttpReply,
   type GuestHttpRequest,
+  isGuestHeaderList,
   MAX_GUEST_REQUEST_BODY_BYTES,
   MAX_GUEST_URL_LENGTH,
 } from "../host-call.js";
@@ -86,11 +87,7 @@ function checkRequest(request: GuestHttpRequest): string | undefined {
     return `the url must be a string of at most ${MAX_GUEST_URL_LENGTH} characters`;
   }
   if (!Array.isArray(request.headers) || request.headers.length > 256) return "headers must be a list of pairs";
-  for (const pair of request.headers) {
-    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
-      return "every header must be a [name, value] pair of strings";
-    }
-  }
+  if (!isGuestHeaderList(request.headers)) return "every header must be a [name, value] pair of strings";
   if (request.body !== undefined && !(request.body instanceof Uint8Array)) return "the body must be bytes";
   if (request.body !== undefined && request.body.byteLength > MAX_GUEST_REQUEST_BODY_BYTES) {
     return `the body is larger than ${MAX_GUEST_REQUEST_BODY_BYTES} bytes`;
