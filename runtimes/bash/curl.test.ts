@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GuestHttpReply, GuestHttpRequest } from "../../src/sandbox/host-call.js";
+import { recordingHost } from "../../test/support/fake-host.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 import { createHarness, type Harness } from "./runner-harness.js";
 
@@ -33,14 +34,7 @@ function ok(req: GuestHttpRequest, body: string | Uint8Array, extra: Partial<Rep
   };
 }
 
-function fakeHost(answer: Answer = (req) => ok(req, "hello\n")) {
-  const calls: GuestHttpRequest[] = [];
-  const http = (req: GuestHttpRequest): GuestHttpReply => {
-    calls.push(req);
-    return answer(req);
-  };
-  return { calls, http };
-}
+const fakeHost = (answer: Answer = (req) => ok(req, "hello\n")) => recordingHost(answer);
 
 const header = (req: GuestHttpRequest | undefined, name: string) =>
   req?.headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);

@@ -8,6 +8,7 @@ import type { GuestHttpReply, GuestHttpRequest } from "../../src/sandbox/host-ca
 import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
 import type { Runner } from "../../src/sandbox/wasm/runtime.js";
 import { allocateSharedOutput, readSharedOutput, SharedOutputSink } from "../../src/sandbox/wasm/shared-output.js";
+import { recordingHost } from "../../test/support/fake-host.js";
 import { createTestRunner, request, runInProcess } from "../../test/support/wasm-runner.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 import { javascriptRuntime } from "./wasm.js";
@@ -20,14 +21,8 @@ beforeAll(async () => {
 type Reply = Extract<GuestHttpReply, { ok: true }>;
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-function fakeHost(answer: (req: GuestHttpRequest) => GuestHttpReply = (req) => ok(req, "hello")) {
-  const calls: GuestHttpRequest[] = [];
-  const http = (req: GuestHttpRequest): GuestHttpReply => {
-    calls.push(req);
-    return answer(req);
-  };
-  return { calls, http };
-}
+const fakeHost = (answer: (req: GuestHttpRequest) => GuestHttpReply = (req) => ok(req, "hello")) =>
+  recordingHost(answer);
 
 function ok(req: GuestHttpRequest, body: string | Uint8Array, extra: Partial<Reply> = {}): Reply {
   return {

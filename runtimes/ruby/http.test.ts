@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GuestHttpReply, GuestHttpRequest } from "../../src/sandbox/host-call.js";
 import type { Runner } from "../../src/sandbox/wasm/runtime.js";
+import { recordingHost } from "../../test/support/fake-host.js";
 import { createTestRunner, request, runInProcess } from "../../test/support/wasm-runner.js";
 import { rubyWasmRuntime } from "./wasm.js";
 
@@ -29,16 +30,7 @@ function reply(fields: Partial<Extract<GuestHttpReply, { ok: true }>> = {}): Gue
   };
 }
 
-function host(answer: (r: GuestHttpRequest) => GuestHttpReply = () => reply()) {
-  const calls: GuestHttpRequest[] = [];
-  return {
-    calls,
-    http: (r: GuestHttpRequest): GuestHttpReply => {
-      calls.push(r);
-      return answer(r);
-    },
-  };
-}
+const host = (answer: (r: GuestHttpRequest) => GuestHttpReply = () => reply()) => recordingHost(answer);
 
 async function rb(code: string, http: (r: GuestHttpRequest) => GuestHttpReply) {
   return runInProcess(runner, request("ruby", code), {}, http);
