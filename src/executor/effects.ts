@@ -38,16 +38,25 @@ export interface ExecutionEffectsOptions {
   readonly vault: SecretVault;
   readonly transport: EgressTransport;
   readonly approver?: EffectApprover;
+  /**
+   * Resolves once the execution's record is durable (the pipeline writes it without waiting for
+   * the disk); awaited before the first call is handled, so no call leaves unrecorded.
+   */
+  readonly recorded?: () => Promise<void>;
 }
 
 export class ExecutionEffects implements EffectHandler {
   private session: EgressSession | undefined;
   private control: EffectControl | undefined;
+  private recorded: Promise<void> | undefined;
 
   constructor(private readonly options: ExecutionEffectsOptions) {}
 
   async http(request: GuestHttpRequest, control: EffectControl): Promise<GuestHttpReply> {
     this.control = control;
+    // A failure rejects this and every later call: the worker pool answers EGRESS_INTERNAL.
+    this.recorded ??= this.options.recorded?.();
+    await this.recorded;
     const outcome = await this.egress(control.signal).request({
       method: request.method,
       url: request.url,

@@ -148,6 +148,18 @@ export type DecideResult =
   /** Someone else decided first, or the approval expired: `current` is what is stored now. */
   | { readonly ok: false; readonly current: ApprovalRecord | undefined };
 
+/**
+ * How one write is acknowledged. By default a write resolves once it is durable (with
+ * `SANDBOX_STORE_SYNC=full`: on disk, surviving a power cut). `deferDurability` resolves as soon as
+ * the commit is written (visible to every reader and surviving a crash of this process) and leaves
+ * the disk flush to the next durable write or `flush()`. Use it only for a record that nobody is
+ * answered about until a later durable write or flush has covered it: the pipeline's record of a run
+ * about to start, made durable by the run's result or before the guest's first effect leaves.
+ */
+export interface WriteOptions {
+  readonly deferDurability?: boolean;
+}
+
 export interface ControlStore {
   /**
    * Stores a tool definition. When it equals the current version nothing changes (`created: false`);
@@ -163,7 +175,11 @@ export interface ControlStore {
   /** Marks the tool deleted; its versions stay for the records that ran them. False when absent. */
   deleteTool(name: string, now: Millis): Promise<boolean>;
 
-  createExecution(execution: NewExecution, events?: readonly AuditEventInput[]): Promise<AuditEvent[]>;
+  createExecution(
+    execution: NewExecution,
+    events?: readonly AuditEventInput[],
+    options?: WriteOptions,
+  ): Promise<AuditEvent[]>;
   getExecution(id: string): Promise<ExecutionRecord | undefined>;
   /**
    * Compare-and-set: applies `update` (and appends `events`) only when the status is one of `from`;
@@ -228,8 +244,16 @@ export interface ControlStore {
   ): Promise<DecideResult>;
 
   /** Appends to the timelines in one commit, assigning each execution's next sequence numbers. */
-  appendEvents(events: readonly AuditEventInput[]): Promise<AuditEvent[]>;
+  appendEvents(events: readonly AuditEventInput[], options?: WriteOptions): Promise<AuditEvent[]>;
   listEvents(executionId: string, afterSeq?: number): Promise<AuditEvent[]>;
+
+  /**
+   * Resolves once every write made so far is as durable as the store's sync setting promises (at
+   * once for a store that promises nothing more than its commits); rejects with STORE_UNAVAILABLE
+   * when it cannot be. Callers use it before something leaves the process that a record must
+   * precede (see `WriteOptions.deferDurability`).
+   */
+  flush(): Promise<void>;
 
   close(): void;
 }

@@ -27,5 +27,6 @@ export class UnavailableStore implements ControlStore {
   decideEffectApproval = refuse;
   appendEvents = refuse;
   listEvents = refuse;
+  flush = refuse;
   close(): void {}
 }

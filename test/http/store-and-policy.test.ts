@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ServiceError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { SandboxRegistry } from "../../src/sandbox/registry.js";
-import type { ExecutionRequest, ExecutionResult } from "../../src/sandbox/types.js";
+import type { ExecuteOptions, ExecutionRequest, ExecutionResult } from "../../src/sandbox/types.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { ControlStore } from "../../src/store/store.js";
 import { type ControlPlane, createDataDir, eventTypes, startControlPlane, waitFor } from "./control-plane.js";
@@ -68,6 +68,71 @@ describe("store unavailable: fail closed", () => {
     expect(run.status).toBe(503);
     expect(run.body.error?.code).toBe("STORE_UNAVAILABLE");
     expect(sandbox.runs).toBe(0);
+  });
+});
+
+describe("durability of a run's records (SANDBOX_STORE_SYNC=full)", () => {
+  /** A store on a file whose WAL fsyncs are logged and take 30 ms, as a slow disk would. */
+  function loggedStore(log: string[]) {
+    let n = 0;
+    const syncFile = async () => {
+      const round = ++n;
+      log.push(`fsync ${round} started`);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      log.push(`fsync ${round} done`);
+    };
+    return () => SqliteStore.open({ path: join(createDataDir(), "store.db"), logger: silentLogger(), syncFile });
+  }
+
+  /** Logs its run, and makes one HTTP call first when the code says "call". */
+  class LoggingSandbox extends CountingSandbox {
+    constructor(private readonly log: string[]) {
+      super();
+    }
+    override async execute(request: ExecutionRequest, options?: ExecuteOptions): Promise<ExecutionResult> {
+      this.log.push("run");
+      if (request.code === "call" && options?.effects) {
+        const controller = new AbortController();
+        const reply = await options.effects.http(
+          { method: "GET", url: "http://example.test/", headers: [], redirect: "follow" },
+          { signal: controller.signal, pauseDeadline: () => () => undefined },
+        );
+        this.log.push(`call answered ${reply.ok ? "ok" : reply.code}`);
+      }
+      return super.execute({ ...request, code: "ok" });
+    }
+  }
+
+  it("starts the sandbox without waiting for the disk, and answers only after an fsync that follows the result", async () => {
+    const log: string[] = [];
+    const cp = await start({}, new LoggingSandbox(log), loggedStore(log));
+    log.length = 0;
+    const run = await cp.call("agent", "POST", "/v1/execute", { language: "javascript", code: "ok" });
+    expect(run.status).toBe(200);
+    expect(log).toEqual(["run", "fsync 1 started", "fsync 1 done"]);
+    expect(eventTypes(await waitFor(cp, "agent", String(run.body.id)))).toEqual([
+      "received",
+      "policy_decision",
+      "secret_scan",
+      "sandbox_started",
+      "completed",
+    ]);
+  });
+
+  it("makes the record durable before the guest's first call is handled", async () => {
+    const log: string[] = [];
+    const cp = await start({}, new LoggingSandbox(log), loggedStore(log));
+    log.length = 0;
+    const run = await cp.call("agent", "POST", "/v1/execute", { language: "javascript", code: "call" });
+    expect(run.status).toBe(200);
+    expect(log).toEqual([
+      "run",
+      "fsync 1 started",
+      "fsync 1 done",
+      "call answered EGRESS_DENIED",
+      "fsync 2 started",
+      "fsync 2 done",
+    ]);
   });
 });
 

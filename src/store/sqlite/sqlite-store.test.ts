@@ -178,21 +178,84 @@ describe("files", () => {
 });
 
 describe("durability", () => {
-  it("uses WAL with synchronous=FULL unless NORMAL is asked for, and commits durably across a reopen either way", async () => {
+  it("acknowledges writes after a group fsync of the WAL under full, and commits across a reopen either way", async () => {
     const full = join(dir, "sync-full.db");
     const store = open(full);
-    expect(store.durability()).toEqual({ journalMode: "wal", synchronous: "full" });
+    expect(store.durability()).toEqual({ journalMode: "wal", synchronous: "normal", acknowledged: "group-fsync" });
+    await store.appendEvents([event("x", "e1")]);
     store.close();
     const path = join(dir, "sync-normal.db");
     const normal = SqliteStore.open({ path, logger: silentLogger(), synchronous: "normal" });
-    expect(normal.durability()).toEqual({ journalMode: "wal", synchronous: "normal" });
-    await normal.appendEvents([{ id: "e", executionId: "x", requestId: "r", type: "received", time: 1, fields: {} }]);
+    expect(normal.durability()).toEqual({ journalMode: "wal", synchronous: "normal", acknowledged: "write" });
+    await normal.appendEvents([event("x", "e")]);
     normal.close();
-    const reopened = open(path);
-    expect((await reopened.listEvents("x")).map((e) => e.seq)).toEqual([1]);
-    reopened.close();
+    for (const file of [full, path]) {
+      const reopened = open(file);
+      expect((await reopened.listEvents("x")).map((e) => e.seq)).toEqual([1]);
+      reopened.close();
+    }
+    expect(open().durability().acknowledged).toBe("fsync");
+  });
+
+  it("answers a write only once its fsync is done, unless the write defers durability", async () => {
+    const syncs = manualSync();
+    const path = join(dir, "group.db");
+    const store = SqliteStore.open({ path, logger: silentLogger(), syncFile: syncs.syncFile });
+    const order: string[] = [];
+    const durable = store.appendEvents([event("g", "e1")]).then(() => order.push("durable"));
+    const deferred = store
+      .appendEvents([event("g", "e2")], { deferDurability: true })
+      .then(() => order.push("deferred"));
+    await deferred;
+    expect(order).toEqual(["deferred"]);
+    // Committed already: every reader sees both events before the disk has them.
+    expect((await store.listEvents("g")).map((e) => e.seq)).toEqual([1, 2]);
+    expect(syncs.paths).toEqual([`${path}-wal`]);
+    syncs.finish(0);
+    await durable;
+    expect(order).toEqual(["deferred", "durable"]);
+    // flush() covers the deferred write with a round of its own.
+    const flushed = store.flush();
+    syncs.finish(1);
+    await flushed;
+    expect(syncs.paths).toHaveLength(2);
+    store.close();
+  });
+
+  it("refuses every write after a failed fsync (STORE_UNAVAILABLE), without writing it", async () => {
+    const syncs = manualSync();
+    const store = SqliteStore.open({ path: join(dir, "eio.db"), logger: silentLogger(), syncFile: syncs.syncFile });
+    const first = store.appendEvents([event("f", "e1")]);
+    await new Promise((resolve) => setImmediate(resolve));
+    syncs.fail(0, new Error("EIO"));
+    await expect(first).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    await expect(store.appendEvents([event("f", "e2")])).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    await expect(store.flush()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    expect((await store.listEvents("f")).map((e) => e.id)).toEqual(["e1"]);
+    expect(syncs.paths).toHaveLength(1);
+    store.close();
   });
 });
+
+function event(executionId: string, id: string) {
+  return { id, executionId, requestId: "r", type: "received" as const, time: 1, fields: {} };
+}
+
+/** A file sync the test finishes by hand, recording the paths it was asked to sync. */
+function manualSync() {
+  const paths: string[] = [];
+  const rounds: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  return {
+    paths,
+    syncFile: (path: string) =>
+      new Promise<void>((resolve, reject) => {
+        paths.push(path);
+        rounds.push({ resolve, reject });
+      }),
+    finish: (i: number) => rounds[i]?.resolve(),
+    fail: (i: number, error: Error) => rounds[i]?.reject(error),
+  };
+}
 
 describe("executions and events", () => {
   it("updates only from the expected status", async () => {

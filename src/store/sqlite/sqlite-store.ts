@@ -1,8 +1,9 @@
 /**
  * The embedded default store: one SQLite file in the data directory (better-sqlite3), WAL journal,
- * `synchronous=FULL` by default so an acknowledged audit event survives a power cut (`NORMAL` on
- * request: consistent and crash-safe, but the last commits can be lost to an OS crash or power
- * loss; see docs/tools-and-approvals.md#storage), and a busy timeout so a
+ * by default every write acknowledged only once on disk (group fsync of the WAL, wal-sync.ts) so an
+ * acknowledged audit event survives a power cut (`normal` on request: consistent and crash-safe,
+ * but the last commits can be lost to an OS crash or power loss; see
+ * docs/tools-and-approvals.md#storage), and a busy timeout so a
  * second process on the same file waits instead of failing. Calls are synchronous underneath, which
  * makes each method atomic within this process; the conditional UPDATEs make them atomic across
  * processes too. Any SQLite failure becomes STORE_UNAVAILABLE (fail closed), logged here once.
@@ -30,10 +31,12 @@ import type {
   NewToolVersion,
   RecordError,
   ToolVersionRecord,
+  WriteOptions,
 } from "../store.js";
 import { decideEffect, insertEffectApproval } from "./effect-approvals.js";
 import { migrate } from "./migrations.js";
 import { type ApprovalRow, type ExecutionRow, type ToolRow, toApproval, toExecution, toTool } from "./rows.js";
+import { type FileSync, WalSync } from "./wal-sync.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" for tests. */
@@ -45,6 +48,8 @@ export interface SqliteStoreOptions {
    * at checkpoints. Each commit is atomic either way.
    */
   readonly synchronous?: StoreSync;
+  /** How the WAL is fsynced under `full` (tests inject a recorder); default fsync(2). */
+  readonly syncFile?: FileSync;
 }
 
 export type StoreSync = "full" | "normal";
@@ -58,6 +63,8 @@ export class SqliteStore implements ControlStore {
   private constructor(
     private readonly db: Database,
     private readonly logger: Logger,
+    /** Present under `full` for a file: the group fsync every write waits for (see wal-sync.ts). */
+    private readonly wal: WalSync | undefined,
   ) {}
 
   private prepare(sql: string): Statement {
@@ -74,12 +81,16 @@ export class SqliteStore implements ControlStore {
    * -shm files the same mode) and migrates. Throws when it cannot.
    */
   static open(options: SqliteStoreOptions): SqliteStore {
-    if (options.path !== ":memory:") privateFile(options.path);
+    const file = options.path !== ":memory:";
+    if (file) privateFile(options.path);
     const db = new BetterSqlite3(options.path);
     try {
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       if (options.path !== ":memory:") db.pragma("journal_mode = WAL");
-      db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+      // Under `full` a file commits with NORMAL and each write then waits for the group fsync of the
+      // WAL (wal-sync.ts): as durable as FULL when acknowledged, without an fsync inside every COMMIT
+      // on the event loop.
+      db.pragma(`synchronous = ${options.synchronous === "normal" || file ? "NORMAL" : "FULL"}`);
       db.pragma("foreign_keys = ON");
       // Cleared subjects (pending inputs) are overwritten on disk, not left in free pages.
       db.pragma("secure_delete = ON");
@@ -88,7 +99,12 @@ export class SqliteStore implements ControlStore {
       db.close();
       throw error;
     }
-    return new SqliteStore(db, options.logger);
+    const groupSync = file && options.synchronous !== "normal";
+    return new SqliteStore(
+      db,
+      options.logger,
+      groupSync ? new WalSync(`${options.path}-wal`, options.syncFile) : undefined,
+    );
   }
 
   private guard<T>(operation: string, fn: () => T): Promise<T> {
@@ -101,8 +117,36 @@ export class SqliteStore implements ControlStore {
     }
   }
 
+  /**
+   * A write: committed at once, acknowledged once durable (unless deferred; see WriteOptions). After
+   * a failed fsync nothing more is written: the state on disk is unknown (fail closed).
+   */
+  private async write<T>(operation: string, fn: () => T, options: WriteOptions = {}): Promise<T> {
+    if (this.wal?.failed) throw new ServiceError("STORE_UNAVAILABLE");
+    const value = await this.guard(operation, fn);
+    if (!options.deferDurability) await this.durable(operation);
+    return value;
+  }
+
+  /** Every commit so far on disk (nothing to wait for without the group fsync). */
+  private async durable(operation: string): Promise<void> {
+    if (!this.wal) return;
+    const poisoned = this.wal.failed !== undefined;
+    try {
+      await this.wal.sync();
+    } catch (error) {
+      if (!poisoned) {
+        this.logger.error(
+          { err: error, operation },
+          "could not fsync the store's WAL: every write now answers STORE_UNAVAILABLE until a restart",
+        );
+      }
+      throw new ServiceError("STORE_UNAVAILABLE");
+    }
+  }
+
   putTool(tool: NewToolVersion, now: Millis) {
-    return this.guard("putTool", () =>
+    return this.write("putTool", () =>
       this.db
         .transaction(() => {
           const current = this.currentTool(tool.name);
@@ -151,7 +195,7 @@ export class SqliteStore implements ControlStore {
   }
 
   deleteTool(name: string, now: Millis) {
-    return this.guard(
+    return this.write(
       "deleteTool",
       () =>
         this.prepare("UPDATE tools SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL").run(now, name).changes ===
@@ -174,30 +218,33 @@ export class SqliteStore implements ControlStore {
     return row ? toTool(row) : undefined;
   }
 
-  createExecution(e: NewExecution, events: readonly AuditEventInput[] = []) {
-    return this.guard("createExecution", () =>
-      this.db
-        .transaction(() => {
-          this.prepare(
-            `INSERT INTO executions (id, owner, status, kind, tool_name, tool_version, dry_run, request_id, created_at,
+  createExecution(e: NewExecution, events: readonly AuditEventInput[] = [], options?: WriteOptions) {
+    return this.write(
+      "createExecution",
+      () =>
+        this.db
+          .transaction(() => {
+            this.prepare(
+              `INSERT INTO executions (id, owner, status, kind, tool_name, tool_version, dry_run, request_id, created_at,
                  updated_at, error)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ).run(
-            e.id,
-            e.owner,
-            e.status,
-            e.kind,
-            e.toolName ?? null,
-            e.toolVersion ?? null,
-            e.dryRun ? 1 : 0,
-            e.requestId,
-            e.createdAt,
-            e.createdAt,
-            json(e.error),
-          );
-          return this.insertEvents(events);
-        })
-        .immediate(),
+            ).run(
+              e.id,
+              e.owner,
+              e.status,
+              e.kind,
+              e.toolName ?? null,
+              e.toolVersion ?? null,
+              e.dryRun ? 1 : 0,
+              e.requestId,
+              e.createdAt,
+              e.createdAt,
+              json(e.error),
+            );
+            return this.insertEvents(events);
+          })
+          .immediate(),
+      options,
     );
   }
 
@@ -215,7 +262,7 @@ export class SqliteStore implements ControlStore {
     now: Millis,
     events: readonly AuditEventInput[] = [],
   ) {
-    return this.guard("updateExecution", () =>
+    return this.write("updateExecution", () =>
       this.db
         .transaction(() => (this.moveExecution(id, from, update, now) ? this.insertEvents(events) : undefined))
         .immediate(),
@@ -239,7 +286,7 @@ export class SqliteStore implements ControlStore {
   }
 
   requestApproval(a: NewApproval, subject: unknown, now: Millis, events: readonly AuditEventInput[] = []) {
-    return this.guard("requestApproval", () =>
+    return this.write("requestApproval", () =>
       this.db
         .transaction(() => {
           this.prepare(
@@ -270,7 +317,7 @@ export class SqliteStore implements ControlStore {
   }
 
   requestEffectApproval(a: NewEffectApproval, events: readonly AuditEventInput[] = []) {
-    return this.guard("requestEffectApproval", () =>
+    return this.write("requestEffectApproval", () =>
       this.db
         .transaction(() => {
           insertEffectApproval((sql) => this.prepare(sql), a);
@@ -343,7 +390,7 @@ export class SqliteStore implements ControlStore {
     executionError?: RecordError,
     events: readonly AuditEventInput[] = [],
   ) {
-    return this.guard("decideApproval", () =>
+    return this.write("decideApproval", () =>
       this.db
         .transaction((): DecideResult => {
           const expiryGuard = decision.to === "approved" ? " AND expires_at > ?" : "";
@@ -372,7 +419,7 @@ export class SqliteStore implements ControlStore {
   }
 
   decideEffectApproval(id: string, decision: EffectDecision, events: readonly AuditEventInput[] = []) {
-    return this.guard("decideEffectApproval", () =>
+    return this.write("decideEffectApproval", () =>
       this.db
         .transaction((): DecideResult => {
           const decided = decideEffect((sql) => this.prepare(sql), id, decision);
@@ -382,8 +429,12 @@ export class SqliteStore implements ControlStore {
     );
   }
 
-  appendEvents(events: readonly AuditEventInput[]) {
-    return this.guard("appendEvents", () => this.db.transaction(() => this.insertEvents(events)).immediate());
+  appendEvents(events: readonly AuditEventInput[], options?: WriteOptions) {
+    return this.write("appendEvents", () => this.db.transaction(() => this.insertEvents(events)).immediate(), options);
+  }
+
+  flush(): Promise<void> {
+    return this.durable("flush");
   }
 
   /** Inside a transaction: numbers each event after the last of its execution and stores it. */
@@ -411,12 +462,17 @@ export class SqliteStore implements ControlStore {
     );
   }
 
-  /** What SQLite reports it is doing (read back, not the options asked for): logged at open. */
-  durability(): { journalMode: string; synchronous: StoreSync | "off" | "extra" } {
+  /**
+   * What SQLite reports it is doing (read back, not the options asked for), and what a write waits
+   * for before it is acknowledged: `fsync` (SQLite's own, at each commit), `group-fsync` (ours, of the
+   * WAL, shared by concurrent writes) or `write` (no fsync): logged at open.
+   */
+  durability(): { journalMode: string; synchronous: StoreSync | "off" | "extra"; acknowledged: string } {
     const journalMode = String(this.db.pragma("journal_mode", { simple: true }));
     const level = Number(this.db.pragma("synchronous", { simple: true }));
     const synchronous = level === 0 ? "off" : level === 1 ? "normal" : level === 2 ? "full" : "extra";
-    return { journalMode, synchronous };
+    const acknowledged = this.wal ? "group-fsync" : level >= 2 ? "fsync" : "write";
+    return { journalMode, synchronous, acknowledged };
   }
 
   close(): void {
