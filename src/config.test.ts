@@ -24,3 +24,14 @@ describe("control-plane configuration", () => {
     );
   });
 });
+
+describe("snapshot cache configuration", () => {
+  it("is off by default, and set by SANDBOX_SNAPSHOT_CACHE_DIR or --snapshot-cache-dir (the flag wins)", () => {
+    expect(loadConfig({}).snapshotCacheDir).toBeUndefined();
+    expect(loadConfig({ SANDBOX_SNAPSHOT_CACHE_DIR: "/var/cache/is" }).snapshotCacheDir).toBe("/var/cache/is");
+    expect(loadConfig({ SANDBOX_SNAPSHOT_CACHE_DIR: "/a" }, ["--snapshot-cache-dir", "/b"]).snapshotCacheDir).toBe(
+      "/b",
+    );
+    expect(loadConfig({}, ["--snapshot-cache-dir=/c"]).snapshotCacheDir).toBe("/c");
+  });
+});

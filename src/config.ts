@@ -66,6 +66,11 @@ export const configSchema = z
       )
       .default([]),
     dangerouslyEnableNoopSandbox: bool.default(false),
+    /**
+     * Opt-in on-disk cache of the interpreters' boot snapshots: restarts skip the boots, but reuse
+     * the cached interpreter state (string-hash seeds included) until the directory is deleted.
+     */
+    snapshotCacheDir: z.string().min(1).optional(),
     defaultTimeoutMs: int(1, 3_600_000).default(DEFAULT_LIMITS.timeoutMs),
     maxTimeoutMs: int(1, 3_600_000).default(MAX_LIMITS.timeoutMs),
     defaultMemoryLimitBytes: int(16 * MiB, 16 * 1024 * MiB).default(DEFAULT_LIMITS.memoryLimitBytes),
@@ -216,6 +221,7 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = {
   processSandbox: "SANDBOX_PROCESS_SANDBOX",
   processBinaries: "SANDBOX_PROCESS_BINARIES",
   dangerouslyEnableNoopSandbox: "SANDBOX_DANGEROUSLY_ENABLE_NOOP_SANDBOX",
+  snapshotCacheDir: "SANDBOX_SNAPSHOT_CACHE_DIR",
   defaultTimeoutMs: "SANDBOX_DEFAULT_TIMEOUT_MS",
   maxTimeoutMs: "SANDBOX_MAX_TIMEOUT_MS",
   defaultMemoryLimitBytes: "SANDBOX_DEFAULT_MEMORY_LIMIT_BYTES",
@@ -271,6 +277,7 @@ const FLAGS: Readonly<Record<string, { key: keyof Config; boolean?: true }>> = {
   "--dangerously-enable-noop-sandbox": { key: "dangerouslyEnableNoopSandbox", boolean: true },
   "--no-auth": { key: "noAuth", boolean: true },
   "--data-dir": { key: "dataDir" },
+  "--snapshot-cache-dir": { key: "snapshotCacheDir" },
 };
 
 export class ConfigError extends Error {

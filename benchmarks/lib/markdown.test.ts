@@ -111,6 +111,44 @@ describe("renderMarkdown", () => {
     expect(markdown).not.toContain("sync normal |");
   });
 
+  it("shows the warm-snapshot-cache start beside the default cold start, with its label", () => {
+    const run = { readyMs: 2400, firstResultMs: 2600, firstExecutionMs: 200, rssBytes: 200 * 1024 * 1024 };
+    const cached = { ...run, readyMs: 900, firstResultMs: 1100, snapshotCache: { hits: 1, misses: 0 } };
+    const noSnapshot = { ...run, snapshotCache: { hits: 0, misses: 0 } };
+    const withCold = renderMarkdown({
+      ...results,
+      config: { ...results.config, languages: ["javascript", "python", "ruby"] },
+      coldStart: {
+        javascript: {
+          runs: [run],
+          firstResultMs: 2600,
+          readyMs: 2400,
+          warmSnapshotCache: { runs: [noSnapshot], firstResultMs: 2500, readyMs: 2300 },
+        },
+        ruby: {
+          runs: [run],
+          firstResultMs: 2600,
+          readyMs: 2400,
+          warmSnapshotCache: {
+            runs: [cached, { ...cached, snapshotCache: { hits: 0, misses: 1 } }],
+            firstResultMs: 1800,
+            readyMs: 1700,
+          },
+        },
+        python: {
+          runs: [run],
+          firstResultMs: 2600,
+          readyMs: 2400,
+          warmSnapshotCache: { runs: [cached], firstResultMs: 1100, readyMs: 900 },
+        },
+      },
+    });
+    expect(withCold).toContain("| spawn to first result, warm snapshot cache (opt-in) |");
+    expect(withCold).toContain("| python | 2400 ms | 2600 ms | 200 ms | 200.0 MiB | 1100 ms |");
+    expect(withCold).toContain("| javascript | 2400 ms | 2600 ms | 200 ms | 200.0 MiB | 2500 ms (no boot snapshot) |");
+    expect(withCold).toContain("| ruby | 2400 ms | 2600 ms | 200 ms | 200.0 MiB | 1800 ms (1 of 2 missed the cache) |");
+  });
+
   it("shows a negative RSS difference as noise, not as a saving", () => {
     expect(markdown).toContain("| javascript | 16.0 MiB | ~0 (-0.3 MiB: within noise) |");
   });

@@ -28,13 +28,27 @@ export interface ColdStartRun {
   readonly firstExecutionMs: number;
   /** VmRSS of the server right after the first result. */
   readonly rssBytes: number;
+  /**
+   * With a snapshot cache: the hits and misses the server logged for this language (none for a
+   * language without a boot snapshot, e.g. javascript), to tell a warm-cache start that missed.
+   */
+  readonly snapshotCache?: { readonly hits: number; readonly misses: number };
 }
 
-export interface ColdStart {
+export interface ColdStartSeries {
   readonly runs: readonly ColdStartRun[];
   /** Median over runs. */
   readonly firstResultMs: number;
   readonly readyMs: number;
+}
+
+/** The default configuration's cold start (checked against the target), and the same with a warm snapshot cache. */
+export interface ColdStart extends ColdStartSeries {
+  /**
+   * With SANDBOX_SNAPSHOT_CACHE_DIR set to a directory a previous server filled: the boots are read
+   * from disk. Shown beside the default, never checked against the target (the default is off).
+   */
+  readonly warmSnapshotCache?: Maybe<ColdStartSeries>;
 }
 
 export interface SampledLatency extends LatencySummary {

@@ -22,6 +22,7 @@ export async function createSandboxes(config: Config, logger: Logger): Promise<S
       maxQueue: config.maxQueue,
       maxWorkerHeapMb: config.maxWorkerHeapMb,
       maxParkedWorkers: config.maxWaitingEffects,
+      ...(config.snapshotCacheDir === undefined ? {} : { snapshotCacheDir: config.snapshotCacheDir }),
       logger: logger.child({ sandbox: "wasm" }),
     }),
   );

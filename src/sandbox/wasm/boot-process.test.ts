@@ -49,4 +49,20 @@ describe("runBootProcess", () => {
     expect(out.list[0]?.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(out.small).toBe(small);
   });
+
+  it("copies small views into a larger buffer into their own, so a worker is not sent the whole buffer", () => {
+    const message = new ArrayBuffer(SHARE_MIN_BYTES * 2);
+    const bytes = new Uint8Array(message, 8, 4);
+    bytes.set([1, 2, 3, 4]);
+    const indexes = new Uint32Array(message, 16, 2);
+    indexes.set([7, 9]);
+    const out = shareLargeBytes({ bytes, indexes }) as { bytes: Uint8Array; indexes: Uint32Array };
+    expect(out.bytes.buffer.byteLength).toBe(4);
+    expect([...out.bytes]).toEqual([1, 2, 3, 4]);
+    expect(out.indexes).toBeInstanceOf(Uint32Array);
+    expect(out.indexes.buffer.byteLength).toBe(8);
+    expect([...out.indexes]).toEqual([7, 9]);
+    const shared = new Uint8Array(new SharedArrayBuffer(SHARE_MIN_BYTES * 2), 10, 5);
+    expect((shareLargeBytes({ shared }) as { shared: Uint8Array }).shared).toBe(shared);
+  });
 });

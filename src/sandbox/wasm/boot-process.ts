@@ -13,9 +13,14 @@
  * The child runs only our code: `entry` names one of our own modules and its exported function. It
  * gets an empty environment, the parent's argv (see below) and no stdin; stderr is kept (the tail)
  * for the failure reason.
+ *
+ * With a snapshot cache configured in this thread (boot-cache.ts, SANDBOX_SNAPSHOT_CACHE_DIR), the
+ * result is looked up on disk first and stored after a boot; without one (the default) every call
+ * boots.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { activeBootCache, type BootCache } from "./boot-cache.js";
 
 /** A boot that takes longer than this fails (the language is then unavailable). */
 export const DEFAULT_BOOT_TIMEOUT_MS = 120_000;
@@ -40,6 +45,8 @@ export type BootReply<T> = { readonly ok: true; readonly value: T } | { readonly
 
 export interface BootProcessOptions {
   readonly timeoutMs?: number;
+  /** The snapshot cache to use; default: the one configured in this thread (none unless configured). */
+  readonly cache?: BootCache;
 }
 
 /** Node arguments that start boot-entry in a child process (through tsx when running from TypeScript). */
@@ -55,7 +62,23 @@ export function bootProcessArgs(): string[] {
 
 export function runBootProcess<T>(entry: BootEntry, options: BootProcessOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
-  const child = spawn(process.execPath, bootProcessArgs(), {
+  // The child takes the parent's process.argv before it loads anything: emscripten modules
+  // (QuickJS) allocate the program name from it at start, so a snapshot is only laid out like an
+  // instance in this process's workers when both saw the same argv (measured: a 24-byte shift).
+  const request: BootRequest = { ...entry, argv: [...process.argv] };
+  const childArgs = bootProcessArgs();
+  const boot = () => spawnBoot(request, childArgs, timeoutMs);
+  const cache = options.cache ? Promise.resolve(options.cache) : activeBootCache();
+  // No cache configured (the default): the child starts right away, as it always did.
+  const value = cache
+    ? cache.then((opened) => (opened ? opened.through({ ...request, childArgs }, boot) : boot()))
+    : boot();
+  return value.then((reply) => shareLargeBytes(reply) as T);
+}
+
+/** One boot in a new child process; resolves with its reply's value as it arrived over IPC. */
+function spawnBoot(request: BootRequest, childArgs: readonly string[], timeoutMs: number): Promise<unknown> {
+  const child = spawn(process.execPath, childArgs, {
     env: {},
     stdio: ["ignore", "ignore", "pipe", "ipc"],
     serialization: "advanced",
@@ -65,7 +88,7 @@ export function runBootProcess<T>(entry: BootEntry, options: BootProcessOptions 
   child.stderr?.on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES);
   });
-  return new Promise<T>((resolve, reject) => {
+  return new Promise<unknown>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
@@ -80,14 +103,10 @@ export function runBootProcess<T>(entry: BootEntry, options: BootProcessOptions 
     child.once("exit", (code, signal) =>
       fail(`the boot process exited (${signal ?? `code ${code}`}) without a result${tail(stderr)}`),
     );
-    child.once("message", (reply: BootReply<T>) => {
-      if (reply.ok) settle(() => resolve(shareLargeBytes(reply.value) as T));
+    child.once("message", (reply: BootReply<unknown>) => {
+      if (reply.ok) settle(() => resolve(reply.value));
       else fail(reply.reason);
     });
-    // The child takes the parent's process.argv before it loads anything: emscripten modules
-    // (QuickJS) allocate the program name from it at start, so a snapshot is only laid out like an
-    // instance in this process's workers when both saw the same argv (measured: a 24-byte shift).
-    const request: BootRequest = { ...entry, argv: [...process.argv] };
     child.send(request);
   });
 }
@@ -95,25 +114,37 @@ export function runBootProcess<T>(entry: BootEntry, options: BootProcessOptions 
 /** Byte arrays at least this large are moved into shared memory by shareLargeBytes. */
 export const SHARE_MIN_BYTES = 64 * 1024;
 
+type TypedArray = Exclude<ArrayBufferView, DataView>;
+
 /**
- * The reply's large Uint8Arrays, copied into SharedArrayBuffers. What arrives over IPC are views into
- * one message buffer (a snapshot of 26 MB sat in a 56 MB buffer with the module bytes); posted to each
- * worker, such a view clones that whole buffer per worker (measured: Ruby 60 -> 157 MB of RSS per
- * worker). A SharedArrayBuffer is posted by reference: every worker reads the one copy, as snapshots
- * captured in this process always were (memory-snapshot.ts). Readers never write to them.
+ * The reply's large typed arrays, copied into SharedArrayBuffers, and its small ones that are views
+ * into a larger buffer, copied into their own. What arrives over IPC (or from a cache file) are views
+ * into one message buffer (a snapshot of 26 MB sat in a 56 MB buffer with the module bytes); posted
+ * to each worker, such a view clones that whole buffer per worker (measured: Ruby 60 -> 157 MB of RSS
+ * per worker), however small the view. A SharedArrayBuffer is posted by reference: every worker reads
+ * the one copy, as snapshots captured in this process always were (memory-snapshot.ts). Views that
+ * are already shared (a cache file read into shared memory, boot-cache.ts) are passed as they are.
+ * Readers never write to them.
  */
 export function shareLargeBytes(value: unknown, depth = 0): unknown {
-  if (value instanceof Uint8Array) {
-    if (value.byteLength < SHARE_MIN_BYTES || value.buffer instanceof SharedArrayBuffer) return value;
-    const shared = new Uint8Array(new SharedArrayBuffer(value.byteLength));
-    shared.set(value);
-    return shared;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    const view = value as TypedArray;
+    if (view.buffer instanceof SharedArrayBuffer) return view;
+    if (view.byteLength >= SHARE_MIN_BYTES) return copyInto(view, new SharedArrayBuffer(view.byteLength));
+    return view.byteLength === view.buffer.byteLength ? view : copyInto(view, new ArrayBuffer(view.byteLength));
   }
   if (depth > 8 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
   if (Array.isArray(value)) return value.map((item) => shareLargeBytes(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) out[key] = shareLargeBytes(item, depth + 1);
   return out;
+}
+
+/** A view of the same type over `buffer`, holding a copy of `view`'s bytes. */
+function copyInto(view: TypedArray, buffer: ArrayBuffer | SharedArrayBuffer): TypedArray {
+  new Uint8Array(buffer).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+  const Ctor = view.constructor as new (buffer: ArrayBuffer | SharedArrayBuffer) => TypedArray;
+  return new Ctor(buffer);
 }
 
 function tail(stderr: string): string {

@@ -1,11 +1,23 @@
 /** Loads a language runtime in a short-lived loader worker (see loader.ts). */
 import type { Language, RuntimeInfo } from "../types.js";
+import type { BootCacheLogRecord } from "./boot-cache.js";
 import type { RuntimeAssets } from "./runtime.js";
 import { spawnWorker } from "./spawn-worker.js";
 
-export type LoaderReply =
+/** What the loader worker is asked to do. */
+export interface LoaderRequest {
+  readonly language: Language;
+  /** The snapshot cache's directory (boot-cache.ts); undefined: every boot runs afresh. */
+  readonly snapshotCacheDir?: string;
+}
+
+export type LoaderReply = (
   | { readonly ok: true; readonly assets: RuntimeAssets; readonly info: RuntimeInfo }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: string }
+) & {
+  /** What the snapshot cache did during this load, for the server's log. */
+  readonly bootCacheLog?: readonly BootCacheLogRecord[];
+};
 
 /** A load that takes longer fails: the language is then unavailable rather than loading forever. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 180_000;
@@ -14,6 +26,8 @@ export interface LoadRuntimeOptions {
   /** Aborting terminates the loader (the sandbox is shutting down). */
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
+  /** See LoaderRequest. */
+  readonly snapshotCacheDir?: string;
 }
 
 export async function loadRuntime(language: Language, options: LoadRuntimeOptions = {}): Promise<LoaderReply> {
@@ -31,7 +45,11 @@ export async function loadRuntime(language: Language, options: LoadRuntimeOption
       worker.once("message", (reply: LoaderReply) => resolve(reply));
       worker.once("error", (error) => resolve({ ok: false, reason: `runtime loader failed: ${error.message}` }));
       worker.once("exit", (code) => resolve({ ok: false, reason: `runtime loader exited with code ${code}` }));
-      worker.postMessage({ language });
+      const request: LoaderRequest =
+        options.snapshotCacheDir === undefined
+          ? { language }
+          : { language, snapshotCacheDir: options.snapshotCacheDir };
+      worker.postMessage(request);
     });
   } finally {
     clearTimeout(timer);

@@ -5,13 +5,16 @@
  */
 import { parentPort } from "node:worker_threads";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
-import type { Language } from "../types.js";
-import type { LoaderReply } from "./load-runtime.js";
+import { type BootCacheLogRecord, configureBootCache, settleBootCacheWrites } from "./boot-cache.js";
+import type { LoaderReply, LoaderRequest } from "./load-runtime.js";
 
 const port = parentPort;
 if (!port) throw new Error("the runtime loader must run in a worker thread");
 
-port.once("message", async ({ language }: { language: Language }) => {
+port.once("message", async ({ language, snapshotCacheDir }: LoaderRequest) => {
+  // The snapshot cache's records go back with the reply, for the server's log.
+  const log: BootCacheLogRecord[] = [];
+  configureBootCache(snapshotCacheDir, (record) => log.push(record));
   let reply: LoaderReply;
   try {
     const load = WASM_RUNTIMES[language];
@@ -22,5 +25,7 @@ port.once("message", async ({ language }: { language: Language }) => {
   } catch (error) {
     reply = { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
-  port.postMessage(reply);
+  // This worker is terminated once it replied: a cache file still being written would be lost.
+  await settleBootCacheWrites();
+  port.postMessage(log.length > 0 ? { ...reply, bootCacheLog: log } : reply);
 });

@@ -41,6 +41,11 @@ export interface WasmSandboxOptions {
   readonly maxParkedWorkers?: number;
   /** Runtimes loading at the same time, in LOAD_PRIORITY order; default: one per core, at least 2. */
   readonly loadConcurrency?: number;
+  /**
+   * Directory of the opt-in on-disk cache of boot snapshots (boot-cache.ts); default: none, every
+   * start boots afresh. Only used by the default `load`.
+   */
+  readonly snapshotCacheDir?: string;
   /** Loads one language (default: loadRuntime, in a loader worker); tests substitute slow or failing loads. */
   readonly load?: (language: Language, signal: AbortSignal) => Promise<LoaderReply>;
   readonly logger: Logger;
@@ -71,7 +76,11 @@ export class WasmSandbox implements LoadingSandbox {
     const shutdown = new AbortController();
     // Loaders start first: the pool's workers start meanwhile.
     const concurrency = options.loadConcurrency ?? defaultLoadConcurrency(availableParallelism());
-    const load = options.load ?? ((language, signal) => loadRuntime(language, { signal }));
+    const { snapshotCacheDir } = options;
+    const load =
+      options.load ??
+      ((language, signal) =>
+        loadRuntime(language, { signal, ...(snapshotCacheDir === undefined ? {} : { snapshotCacheDir }) }));
     const loads = runLimited(wanted, concurrency, (language) => load(language, shutdown.signal));
     for (const load of loads) load.catch(() => undefined);
     let pool: WorkerPool;
@@ -106,10 +115,14 @@ export class WasmSandbox implements LoadingSandbox {
 
   /** One language's load, then its runner in the workers; never rejects. */
   private async follow(language: Language, load: Promise<LoaderReply>, started: number): Promise<void> {
-    const reply = await load.catch((error: unknown) => ({
-      ok: false as const,
-      reason: error instanceof Error ? error.message : String(error),
-    }));
+    const reply = await load.catch(
+      (error: unknown): LoaderReply => ({
+        ok: false as const,
+        reason: error instanceof Error ? error.message : String(error),
+      }),
+    );
+    for (const record of reply.bootCacheLog ?? [])
+      this.logger[record.level]({ language, ...record.fields }, record.msg);
     let state: LanguageState;
     if (!reply.ok) state = { state: "unavailable", reason: reply.reason };
     else {
