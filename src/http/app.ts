@@ -16,6 +16,7 @@ import { clientIp } from "./middleware/client-ip.js";
 import { cors } from "./middleware/cors.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { requestId } from "./middleware/request-id.js";
+import { requestLogger } from "./middleware/request-logger.js";
 import { securityHeaders } from "./middleware/security-headers.js";
 import { traceContext } from "./middleware/trace-context.js";
 import { openApiDocument } from "./openapi.js";
@@ -60,14 +61,11 @@ export function createApp(options: AppOptions) {
   app.use(requestId());
   app.use(traceContext());
   app.use(clientIp(guards.clients));
-  app.use(async (c, next) => {
-    c.set("logger", options.logger.child({ requestId: c.get("requestId"), traceId: c.get("trace").traceId }));
-    await next();
-  });
+  app.use(requestLogger(options.logger));
   app.use(accessLog());
   app.use(securityHeaders());
   app.use(cors(guards.corsOrigins));
-  app.use("/v1/*", authenticate(guards), rateLimit(guards));
+  app.use("/v1/*", authenticate(guards, options.logger), rateLimit(guards));
 
   app.route("/", healthRoutes(options.services));
   app.route("/", runtimesRoutes(options.services));

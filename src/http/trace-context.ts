@@ -4,7 +4,7 @@
  * starts a new trace. Version 00 is parsed exactly; a higher version is accepted when its first four
  * fields have the version-00 shape, as the spec asks.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./random-ids.js";
 
 export interface TraceContext {
   readonly traceId: string;
@@ -14,6 +14,7 @@ export interface TraceContext {
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ALL_ZERO = /^0+$/;
 
 export function parseTraceparent(header: string | undefined): Omit<TraceContext, "spanId"> | undefined {
   if (header === undefined || header.length > 512) return undefined;
@@ -22,24 +23,25 @@ export function parseTraceparent(header: string | undefined): Omit<TraceContext,
   const [, version, traceId = "", parentSpanId = "", flags = "", rest] = match;
   if (version === "ff") return undefined;
   if (version === "00" && rest !== undefined) return undefined;
-  if (/^0+$/.test(traceId) || /^0+$/.test(parentSpanId)) return undefined;
+  if (ALL_ZERO.test(traceId) || ALL_ZERO.test(parentSpanId)) return undefined;
   return { traceId, parentSpanId, flags };
 }
 
 export function continueTrace(header: string | undefined): TraceContext {
-  const spanId = randomHex(8);
+  const spanId = nonZeroHex(8);
   const parent = parseTraceparent(header);
   if (parent) return { ...parent, spanId };
-  return { traceId: randomHex(16), spanId, flags: "00" };
+  return { traceId: nonZeroHex(16), spanId, flags: "00" };
 }
 
 export function formatTraceparent(trace: TraceContext): string {
   return `00-${trace.traceId}-${trace.spanId}-${trace.flags}`;
 }
 
-function randomHex(bytes: number): string {
+/** W3C forbids all-zero trace and span ids. */
+function nonZeroHex(bytes: number): string {
   for (;;) {
-    const hex = randomBytes(bytes).toString("hex");
-    if (!/^0+$/.test(hex)) return hex;
+    const hex = randomHex(bytes);
+    if (!ALL_ZERO.test(hex)) return hex;
   }
 }

@@ -7,10 +7,12 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { type Principal, SCOPES, type Scope } from "../../auth/scopes.js";
+import type { Logger } from "../../logger.js";
 import { clientKey } from "../client-ip.js";
 import { errorResponse } from "../errors.js";
 import { alertFields, type HttpGuards } from "../guards.js";
 import type { AppEnv } from "../types.js";
+import { bindRequestLogger } from "./request-logger.js";
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,1024})$/;
 const CHALLENGE = 'Bearer realm="inline-sandbox"';
@@ -20,7 +22,8 @@ const NO_KEYS_MESSAGE =
 /** The principal of every request when auth is explicitly disabled. */
 export const ANONYMOUS: Principal = { name: "anonymous", scopes: new Set<Scope>(SCOPES) };
 
-export function authenticate(guards: HttpGuards): MiddlewareHandler<AppEnv> {
+/** `logger` is the server's logger: the request's logger is rebuilt from it with the key's name. */
+export function authenticate(guards: HttpGuards, logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const keys = guards.keys;
     if (keys === undefined) {
@@ -56,7 +59,7 @@ export function authenticate(guards: HttpGuards): MiddlewareHandler<AppEnv> {
     }
     c.set("principal", principal);
     c.set("keyName", principal.name);
-    c.set("logger", c.get("logger").child({ key: principal.name }));
+    bindRequestLogger(logger, c, principal.name);
     await next();
   };
 }
