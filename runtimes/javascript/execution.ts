@@ -4,18 +4,17 @@
  * outcome. Limit hits reported by the bridge stop the guest at the next interrupt check.
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
-import { type ExecutionRequest, SCRIPT_FILES, WORKSPACE } from "../../src/sandbox/types.js";
+import { type ExecutionRequest, SCRIPT_FILES } from "../../src/sandbox/types.js";
 import type { RunContext, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
 import { GuestLimitError, isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import type { BridgeState, HostBridge } from "./host-bridge.js";
 import { ABORTED_REPLY } from "./http-bridge.js";
 import type { PreparedInstance } from "./instance.js";
-import { PRELUDE_FILENAME } from "./prelude.js";
+import { SCRIPT_PATH } from "./prelude.js";
 import { VirtualFs } from "./virtual-fs.js";
 
 /** Pending jobs run in slices of this many, with a host deadline check between slices. */
 const JOB_SLICE = 512;
-const SCRIPT_PATH = `${WORKSPACE}/${SCRIPT_FILES.javascript}`;
 
 type CallResult = ReturnType<QuickJSContext["evalCode"]>;
 type Stop = { kind: "limit"; error: GuestLimitError } | { kind: "exit"; code: number };
@@ -33,8 +32,7 @@ export class Execution {
     private readonly ctx: RunContext,
   ) {
     this.runtime = instance.runtime;
-    const script = { path: SCRIPT_FILES.javascript, content: new TextEncoder().encode(request.code) };
-    this.fs = new VirtualFs([...request.files, script], ctx.limits.maxFilesystemBytes);
+    this.fs = workspaceFor(request, ctx);
   }
 
   /** Runs the guest. The instance is discarded afterwards, so nothing is disposed here. */
@@ -44,9 +42,12 @@ export class Execution {
     runtime.setMemoryLimit(ctx.limits.memoryLimitBytes);
     runtime.setInterruptHandler(() => this.stop !== undefined || this.pastDeadline());
     bridge.state = this.bridgeState();
-    const started = this.settle(vm, vm.callFunction(instance.start, vm.undefined));
-    if (started !== undefined) throw new Error("javascript runtime failed to start");
-    let uncaught = this.runMain(vm);
+    const started = vm.callFunction(instance.start, vm.undefined);
+    if (started.error) {
+      started.error.dispose();
+      throw new Error("javascript runtime failed to start");
+    }
+    let uncaught = this.runMain(vm, started.value);
     if (uncaught === undefined) uncaught = this.pump(vm, bridge);
     return this.outcome(vm, uncaught);
   }
@@ -76,12 +77,17 @@ export class Execution {
     };
   }
 
-  /** Compiles the script as a CommonJS-style function and calls it; returns the uncaught error's text. */
-  private runMain(vm: QuickJSContext): string | undefined {
+  /**
+   * Compiles the script as a CommonJS-style function and calls it with `moduleArgs` (what the
+   * prelude's start() returned); returns the uncaught error's text.
+   */
+  private runMain(vm: QuickJSContext, moduleArgs: QuickJSHandle): string | undefined {
     const compiled = vm.evalCode(wrapScript(this.request.code), SCRIPT_PATH);
-    if (compiled.error) return this.settle(vm, compiled);
+    if (compiled.error) {
+      moduleArgs.dispose();
+      return this.settle(vm, compiled);
+    }
     const main = compiled.value;
-    const moduleArgs = vm.unwrapResult(vm.evalCode(MODULE_ARGS, PRELUDE_FILENAME));
     try {
       const args = [0, 1, 2, 3, 4].map((i) => vm.getProp(moduleArgs, i));
       const [exportsObject, ...rest] = args as [QuickJSHandle, ...QuickJSHandle[]];
@@ -95,7 +101,8 @@ export class Execution {
   }
 
   /** Runs queued jobs and due timers in bounded slices until there is nothing left, or a stop. */
-  private pump(vm: QuickJSContext, state: HostBridge): string | undefined {
+  private pump(vm: QuickJSContext, bridge: HostBridge): string | undefined {
+    const hooks = bridge.hooks;
     for (;;) {
       while (this.runtime.hasPendingJob()) {
         if (this.stop || this.pastDeadline()) return undefined;
@@ -106,8 +113,8 @@ export class Execution {
           return message;
         }
       }
-      if (this.stop || this.pastDeadline() || !state.timerNext || !state.timerFire) return undefined;
-      const { error, value: next } = this.settleNumber(vm, vm.callFunction(state.timerNext, vm.undefined));
+      if (this.stop || this.pastDeadline() || !hooks) return undefined;
+      const { error, value: next } = this.settleNumber(vm, vm.callFunction(hooks.timerNext, vm.undefined));
       if (error !== undefined) return error;
       if (next === undefined || next < 0) return undefined;
       if (next > 0) {
@@ -115,7 +122,7 @@ export class Execution {
         if (wait > 0) Atomics.wait(this.sleeper, 0, 0, wait);
         if (this.pastDeadline()) return undefined;
       }
-      const fired = this.settle(vm, vm.callFunction(state.timerFire, vm.undefined));
+      const fired = this.settle(vm, vm.callFunction(hooks.timerFire, vm.undefined));
       if (fired !== undefined) return fired;
     }
   }
@@ -167,17 +174,14 @@ export class Execution {
   }
 
   memoryLimit(): RunOutcome {
-    return {
-      exitCode: null,
-      files: this.fs.workspaceFiles(),
-      error: { code: "MEMORY_LIMIT", message: `memory limit of ${this.ctx.limits.memoryLimitBytes} bytes reached` },
-    };
+    return memoryLimitOutcome(this.ctx, this.fs);
   }
 
   /** `process.exitCode` as the guest left it (0 when unset or not a number). */
   private guestExitCode(vm: QuickJSContext): number {
-    const result = vm.evalCode("typeof process === 'object' && process !== null ? Number(process.exitCode) | 0 : 0");
-    return this.settleNumber(vm, result).value ?? 0;
+    const hooks = this.instance.bridge.hooks;
+    if (!hooks) return 0;
+    return this.settleNumber(vm, vm.callFunction(hooks.exitCode, vm.undefined)).value ?? 0;
   }
 
   private writeStderr(text: string): void {
@@ -193,6 +197,21 @@ export class Execution {
   }
 }
 
+/** The outcome of an execution stopped at its memory limit (or refused one too small to start in). */
+export function memoryLimitOutcome(ctx: RunContext, fs: VirtualFs): RunOutcome {
+  return {
+    exitCode: null,
+    files: fs.workspaceFiles(),
+    error: { code: "MEMORY_LIMIT", message: `memory limit of ${ctx.limits.memoryLimitBytes} bytes reached` },
+  };
+}
+
+/** The guest's /workspace: the request's files and the script. */
+export function workspaceFor(request: ExecutionRequest, ctx: RunContext): VirtualFs {
+  const script = { path: SCRIPT_FILES.javascript, content: new TextEncoder().encode(request.code) };
+  return new VirtualFs([...request.files, script], ctx.limits.maxFilesystemBytes);
+}
+
 /**
  * CommonJS-style wrapper like Node's: module-local `var`s, `module.exports`, top-level `return`.
  * The guest's first line stays on line 1 so stack traces point at the right line.
@@ -200,8 +219,6 @@ export class Execution {
 function wrapScript(code: string): string {
   return `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 }
-
-const MODULE_ARGS = `(() => { const module = { exports: {} }; return [module.exports, require, module, ${JSON.stringify(SCRIPT_PATH)}, ${JSON.stringify(WORKSPACE)}]; })()`;
 
 /** Text of a thrown guest value: "Name: message\n<stack>", computed from plain data only. */
 function describeError(vm: QuickJSContext, error: QuickJSHandle): string {

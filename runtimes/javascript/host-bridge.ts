@@ -4,8 +4,8 @@
  * takes and returns primitives or ArrayBuffers copied across the boundary; no host object, error or
  * stack ever enters the guest. Host failures become plain guest values with a message we wrote.
  */
-import { randomBytes } from "node:crypto";
-import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
+import { randomBytes, randomFillSync } from "node:crypto";
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { type GuestHttpReply, type GuestHttpRequest, NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { httpCall } from "./http-bridge.js";
@@ -27,13 +27,19 @@ export interface BridgeState {
 
 /**
  * The host side of one QuickJS instance: the execution it currently serves (none while the instance
- * is prepared ahead of a request) and the timer hooks its prelude registered.
+ * is prepared ahead of a request) and the hooks its prelude registered (timers, process.exitCode).
  */
 export interface HostBridge {
   readonly engineVersion: string;
   state: BridgeState | undefined;
-  timerNext?: QuickJSHandle;
-  timerFire?: QuickJSHandle;
+  hooks?: PreludeHooks;
+}
+
+/** Prelude functions the host calls: the timer queue's next due time and firing, the exit code. */
+export interface PreludeHooks {
+  readonly timerNext: QuickJSHandle;
+  readonly timerFire: QuickJSHandle;
+  readonly exitCode: QuickJSHandle;
 }
 
 /** What the bridge answers before an execution starts: nothing, and no filesystem. */
@@ -52,12 +58,71 @@ const MAX_RANDOM_BYTES = 65_536;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
-export function installHostBridge(context: QuickJSContext, bridge: HostBridge): void {
-  const current = (): BridgeState => bridge.state ?? NOT_STARTED;
+/** A bridge function as quickjs-emscripten calls it: guest arguments in, a new handle (or nothing) out. */
+type BridgeFunction = (...args: QuickJSHandle[]) => QuickJSHandle | undefined;
+
+/**
+ * The id quickjs-emscripten gives the first host function a runtime registers (its HostRefMap
+ * starts at INT32_MIN); the bridge's functions are the only ones we register, so they hold
+ * `FIRST_HOST_REF_ID + i` in installation order. Both install and rebind check this.
+ */
+const FIRST_HOST_REF_ID = -2147483648;
+
+/**
+ * Creates the bridge's functions on a new context and sets them as `globalThis.__host` (for the
+ * prelude to capture). Returns the host-reference ids the functions were registered under, which a
+ * clone of this instance must reproduce (rebindHostBridge).
+ */
+export function installHostBridge(runtime: QuickJSRuntime, context: QuickJSContext, bridge: HostBridge): number[] {
   const host = context.newObject();
+  const functions = bridgeFunctions(context, bridge);
+  const ids: number[] = [];
+  for (const [name, impl] of functions) {
+    context.newFunction(name, impl).consume((f) => context.setProp(host, name, f));
+    const id = FIRST_HOST_REF_ID + ids.length;
+    if (!registered(runtime, id, impl)) throw new Error("javascript runtime: unexpected host function ids");
+    ids.push(id);
+  }
+  context.setProp(context.global, "__host", host);
+  host.dispose();
+  return ids;
+}
+
+/**
+ * The host side of the bridge for a clone: its engine memory already holds the seed's `__host`
+ * functions (captured by the prelude), which name their host implementation by id. This registers
+ * the clone's implementations (bound to the clone's context and bridge) under exactly those ids, in
+ * the same order, and creates nothing inside the engine. A mismatch fails: a guest call must never
+ * reach a function other than the one the seed installed under that name.
+ */
+export function rebindHostBridge(
+  runtime: QuickJSRuntime,
+  context: QuickJSContext,
+  bridge: HostBridge,
+  ids: readonly number[],
+): void {
+  const functions = bridgeFunctions(context, bridge);
+  if (functions.length !== ids.length) throw new Error("javascript runtime: host function count mismatch");
+  functions.forEach(([, impl], i) => {
+    if (runtime.hostRefs.put(impl) !== ids[i]) throw new Error("javascript runtime: host function id mismatch");
+  });
+}
+
+function registered(runtime: QuickJSRuntime, id: number, impl: BridgeFunction): boolean {
+  try {
+    return runtime.hostRefs.get(id as Parameters<QuickJSRuntime["hostRefs"]["get"]>[0]) === impl;
+  } catch {
+    return false;
+  }
+}
+
+/** The bridge's functions, in installation order (the order fixes their ids; append new ones at the end). */
+function bridgeFunctions(context: QuickJSContext, bridge: HostBridge): [string, BridgeFunction][] {
+  const current = (): BridgeState => bridge.state ?? NOT_STARTED;
+  const functions: [string, BridgeFunction][] = [];
   // A host exception thrown out of a bridge function would reach the guest as an error carrying
   // host text: every call is fenced, and a failure stops the guest instead (onLimit).
-  const fn = (name: string, impl: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) => {
+  const fn = (name: string, impl: BridgeFunction) => {
     const fenced = (...args: QuickJSHandle[]): QuickJSHandle | undefined => {
       try {
         return impl(...args);
@@ -66,7 +131,7 @@ export function installHostBridge(context: QuickJSContext, bridge: HostBridge): 
         return undefined;
       }
     };
-    context.newFunction(name, fenced).consume((f) => context.setProp(host, name, f));
+    functions.push([name, fenced]);
   };
   const str = (h: QuickJSHandle | undefined): string => (h === undefined ? "" : String(context.getString(h)));
   /** An ArrayBuffer's bytes; anything else (only a guest tampering with its prelude passes that) is empty. */
@@ -89,16 +154,14 @@ export function installHostBridge(context: QuickJSContext, bridge: HostBridge): 
   fn("utf8Encode", (text) => buffer(utf8.encode(str(text))));
   // As a JSON string literal: newString passes a C string, which would end the text at its first NUL.
   fn("utf8Decode", (data) => context.newString(JSON.stringify(utf8Decoder.decode(bytes(data)))));
-  fn("envJson", () => context.newString(JSON.stringify(current().env)));
-  fn("argvJson", () => context.newString(JSON.stringify(current().argv)));
+  // Everything the prelude's start() reads, in one call: env, argv and a fresh Math.random seed.
+  fn("startJson", () => {
+    const { env, argv } = current();
+    return context.newString(JSON.stringify({ env, argv, seed: randomSeed() }));
+  });
   fn("stdin", () => context.newString(current().stdin));
   fn("engineVersion", () => context.newString(bridge.engineVersion));
   fn("now", () => context.newNumber(performance.now()));
-  fn("randomSeed", () => {
-    const words = new Uint32Array(randomBytes(16).buffer);
-    if (words.every((w) => w === 0)) words[0] = 1;
-    return context.newString(JSON.stringify([...words]));
-  });
   fn("randomBytes", (n) => {
     const count = Math.max(0, Math.min(MAX_RANDOM_BYTES, Math.trunc(context.getNumber(n ?? context.undefined))));
     return buffer(randomBytes(count));
@@ -107,10 +170,9 @@ export function installHostBridge(context: QuickJSContext, bridge: HostBridge): 
     current().onExit(Math.trunc(context.getNumber(code ?? context.undefined)) | 0);
     return undefined;
   });
-  fn("setTimerHooks", (next, fire) => {
-    if (next && fire && !bridge.timerNext) {
-      bridge.timerNext = next.dup();
-      bridge.timerFire = fire.dup();
+  fn("setHooks", (timerNext, timerFire, exitCode) => {
+    if (timerNext && timerFire && exitCode && !bridge.hooks) {
+      bridge.hooks = { timerNext: timerNext.dup(), timerFire: timerFire.dup(), exitCode: exitCode.dup() };
     }
     return undefined;
   });
@@ -120,8 +182,7 @@ export function installHostBridge(context: QuickJSContext, bridge: HostBridge): 
   fn("fetchSource", () => context.newString(FETCH_PRELUDE_SOURCE));
   fn("fs", (op, a, b, c) => fsCall(context, current(), str(op), a, b, c, { str, bytes, buffer }));
 
-  context.setProp(context.global, "__host", host);
-  host.dispose();
+  return functions;
 }
 
 interface Codec {
@@ -187,6 +248,23 @@ function fsError(context: QuickJSContext, errno: string, message: string): Quick
   context.newString(errno).consume((h) => context.setProp(obj, "errno", h));
   context.newString(message).consume((h) => context.setProp(obj, "message", h));
   return obj;
+}
+
+/** Host randomness drawn ahead in blocks; every word is handed out once. */
+const seedPool = new Uint32Array(1024);
+let seedNext = seedPool.length;
+
+/** Four fresh random words (xoshiro128**'s state: never all zero). */
+function randomSeed(): number[] {
+  if (seedNext + 4 > seedPool.length) {
+    randomFillSync(seedPool);
+    seedNext = 0;
+  }
+  const words = Array.from(seedPool.subarray(seedNext, seedNext + 4));
+  seedPool.fill(0, seedNext, seedNext + 4);
+  seedNext += 4;
+  if (!words.some((w) => w !== 0)) words[0] = 1;
+  return words;
 }
 
 function guarded(state: BridgeState, action: () => void): void {

@@ -1,27 +1,25 @@
 /**
  * A QuickJS wasm instance prepared for exactly one execution: its own linear memory capped at the
  * execution's memory limit, a runtime and context, the host bridge, and the prelude already
- * evaluated. Preparing costs ~10 ms (mostly the prelude); the runner's SparePool
- * (src/sandbox/wasm/spare-pool.ts) does it between executions so a request only pays for `start()`.
- * An instance is never reused.
+ * evaluated. An instance is never reused.
+ *
+ * `prepareInstance` builds one from nothing (~7 ms, mostly evaluating the prelude). The runner does
+ * that once, for its seed (instance-seed.ts), and clones every instance an execution runs in from
+ * the seed's memory instead of evaluating the prelude again. Its SparePool
+ * (src/sandbox/wasm/spare-pool.ts) prepares them between executions so a request only pays for
+ * `start()`.
  */
-import { RELEASE_SYNC as variant } from "quickjs-emscripten";
-import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-  type QuickJSContext,
-  type QuickJSHandle,
-  type QuickJSRuntime,
-} from "quickjs-emscripten-core";
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { type HostBridge, installHostBridge } from "./host-bridge.js";
 import { PRELUDE_FILENAME, PRELUDE_SOURCE } from "./prelude.js";
+import type { QuickJSLoader } from "./quickjs-loader.js";
 
 export const QUICKJS_VERSION = "2025-09-13";
 /** Measured: larger stacks let guest recursion throw a host RangeError and abort the runtime on dispose. */
 export const MAX_STACK_BYTES = 256 * 1024;
-/** The emscripten build's INITIAL_MEMORY (16 MiB). */
-const INITIAL_PAGES = 256;
+/** The emscripten build's INITIAL_MEMORY (16 MiB): the module refuses a smaller memory. */
+export const INITIAL_PAGES = 256;
 
 export interface PreparedInstance {
   readonly memoryLimitBytes: number;
@@ -34,22 +32,62 @@ export interface PreparedInstance {
   readonly start: QuickJSHandle;
 }
 
+/** A runtime and context on a new QuickJS wasm instance, before anything is evaluated in it. */
+export interface Engine {
+  readonly memory: WebAssembly.Memory;
+  readonly maximumPages: number;
+  readonly runtime: QuickJSRuntime;
+  readonly vm: QuickJSContext;
+}
+
+/** Builds an instance from nothing: a new engine, the host bridge, the prelude evaluated. */
 export async function prepareInstance(
-  wasmModule: WebAssembly.Module,
+  loader: QuickJSLoader,
   memoryLimitBytes: number,
-): Promise<PreparedInstance> {
-  const maximumPages = Math.max(1, Math.floor(memoryLimitBytes / WASM_PAGE_BYTES));
-  const memory = new WebAssembly.Memory({ initial: Math.min(INITIAL_PAGES, maximumPages), maximum: maximumPages });
-  const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule, wasmMemory: memory }));
+): Promise<PreparedInstance & { readonly hostFunctionIds: readonly number[] }> {
+  const engine = await newEngine(loader, memoryLimitBytes);
+  return evaluatePrelude(engine, memoryLimitBytes);
+}
+
+/** The linear memory's size in pages for a memory limit (what its maximum is set to). */
+export function pagesFor(memoryLimitBytes: number): number {
+  return Math.max(1, Math.floor(memoryLimitBytes / WASM_PAGE_BYTES));
+}
+
+/**
+ * The calls every instance makes before evaluating anything. They are deterministic, so a clone
+ * (instance-seed.ts) that replays exactly these gets its runtime and context at the seed's addresses.
+ * `initialPages` must be at least INITIAL_PAGES and at most the limit's pages.
+ */
+export async function newEngine(
+  loader: QuickJSLoader,
+  memoryLimitBytes: number,
+  initialPages: number = INITIAL_PAGES,
+): Promise<Engine> {
+  const maximumPages = pagesFor(memoryLimitBytes);
+  if (initialPages < INITIAL_PAGES || initialPages > maximumPages) {
+    throw new RangeError(`javascript runtime: ${initialPages} initial pages do not fit ${maximumPages}`);
+  }
+  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages });
+  const quickjs = await loader.instantiate(memory);
   const runtime = quickjs.newRuntime();
   runtime.setMaxStackSize(MAX_STACK_BYTES);
   const vm = runtime.newContext();
+  return { memory, maximumPages, runtime, vm };
+}
+
+/** Installs the host bridge and evaluates the prelude (our own code only) in a new engine. */
+export function evaluatePrelude(
+  engine: Engine,
+  memoryLimitBytes: number,
+): PreparedInstance & { readonly hostFunctionIds: readonly number[] } {
+  const { runtime, vm } = engine;
   const bridge: HostBridge = { engineVersion: QUICKJS_VERSION, state: undefined };
-  installHostBridge(vm, bridge);
+  const hostFunctionIds = installHostBridge(runtime, vm, bridge);
   const prelude = vm.evalCode(PRELUDE_SOURCE, PRELUDE_FILENAME);
   if (prelude.error) {
     prelude.error.dispose();
     throw new Error("javascript prelude failed to evaluate");
   }
-  return { memoryLimitBytes, memory, maximumPages, runtime, vm, bridge, start: prelude.value };
+  return { ...engine, memoryLimitBytes, bridge, start: prelude.value, hostFunctionIds };
 }

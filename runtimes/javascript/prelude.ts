@@ -6,9 +6,12 @@
  * closure and deleted from the global object before guest code runs. The prelude evaluates to a
  * `start` function the host calls when the execution begins, so an instance can be prepared ahead.
  */
+import { SCRIPT_FILES, WORKSPACE } from "../../src/sandbox/types.js";
 import { FETCH_INTRINSICS_SOURCE } from "./prelude-fetch.js";
 
 export const PRELUDE_FILENAME = "<sandbox-prelude>";
+/** Where the guest's script lives (its `__filename`). */
+export const SCRIPT_PATH = `${WORKSPACE}/${SCRIPT_FILES.javascript}`;
 
 export const PRELUDE_SOURCE = String.raw`(function (host) {
 "use strict";
@@ -195,7 +198,7 @@ function addTimer(fn, ms, args, repeat) {
   return id;
 }
 const clearTimer = (id) => { timers.delete(typeof id === "object" && id !== null ? id.id : id); };
-host.setTimerHooks(
+host.setHooks(
   function next() {
     let due = Infinity;
     for (const t of timers.values()) due = Math.min(due, t.due);
@@ -209,6 +212,11 @@ host.setTimerHooks(
       if (t.repeat) t.due = Date.now() + Math.max(1, t.delay); else timers.delete(id);
       t.fn(...t.args);
     }
+  },
+  // process.exitCode as the guest left it (0 when unset or not a number), read when the run ends.
+  function exitCode() {
+    const p = g.process;
+    return typeof p === "object" && p !== null ? Number(p.exitCode) | 0 : 0;
   },
 );
 
@@ -385,11 +393,15 @@ Object.assign(g, {
   global: g,
 });
 // Called by the host when an execution begins: the instance may have been prepared before the
-// request existed, so everything per-execution is read here.
+// request existed, so everything per-execution is read here. Returns the arguments of the guest's
+// CommonJS-style main function: exports, require, module, __filename, __dirname.
 return function start() {
-  process.env = JSON.parse(host.envJson());
-  process.argv = JSON.parse(host.argvJson());
-  [s0, s1, s2, s3] = JSON.parse(host.randomSeed());
+  const run = JSON.parse(host.startJson());
+  process.env = run.env;
+  process.argv = run.argv;
+  [s0, s1, s2, s3] = run.seed;
+  const module = { exports: {} };
+  return [module.exports, require, module, ${JSON.stringify(SCRIPT_PATH)}, ${JSON.stringify(WORKSPACE)}];
 };
 })(globalThis.__host);
 `;

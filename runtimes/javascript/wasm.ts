@@ -1,9 +1,10 @@
 /**
  * JavaScript on WebAssembly: QuickJS (quickjs-emscripten). The QuickJS wasm module is compiled once on
  * the main thread and shared with the workers. Every execution runs in its own never-used QuickJS wasm
- * instance on a fresh linear memory whose maximum is the execution's memory limit. The host enforces
- * that cap: QuickJS's own malloc accounting is only a courtesy (measured: in this build reallocs are
- * not counted, so arrays grew a 32 MiB-limited runtime to 183 MiB).
+ * instance on a fresh linear memory whose maximum is the execution's memory limit, cloned from a seed
+ * each runner builds once (instance-seed.ts). The host enforces that cap: QuickJS's own malloc
+ * accounting is only a courtesy (measured: in this build reallocs are not counted, so arrays grew a
+ * 32 MiB-limited runtime to 183 MiB).
  */
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -11,8 +12,9 @@ import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest } from "../../src/sandbox/types.js";
 import type { RunContext, Runner, RunOutcome, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
 import { SparePool } from "../../src/sandbox/wasm/spare-pool.js";
-import { Execution } from "./execution.js";
-import { type PreparedInstance, prepareInstance, QUICKJS_VERSION } from "./instance.js";
+import { Execution, memoryLimitOutcome, workspaceFor } from "./execution.js";
+import { type PreparedInstance, QUICKJS_VERSION } from "./instance.js";
+import { InstanceSeed, SeedTooLargeError } from "./instance-seed.js";
 
 /** Within this much of the cap, an engine abort is the guest exhausting its memory. */
 const OOM_SLACK_BYTES = 1024 * 1024;
@@ -30,7 +32,9 @@ export const javascriptRuntime: WasmRuntime = {
   async createRunner(assets: RuntimeAssets) {
     const module = assets.module;
     if (!(module instanceof WebAssembly.Module)) throw new Error("javascript runtime: missing compiled module");
-    const pool = new SparePool<PreparedInstance>({ prepare: (limit) => prepareInstance(module, limit) });
+    // The prelude is evaluated once, here; every instance is a copy of this seed (instance-seed.ts).
+    const seed = await InstanceSeed.create(module);
+    const pool = new SparePool<PreparedInstance>({ prepare: (limit) => seed.clone(limit) });
     await pool.prime(DEFAULT_LIMITS.memoryLimitBytes);
     return new QuickJSRunner(pool);
   },
@@ -41,7 +45,13 @@ class QuickJSRunner implements Runner {
 
   async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
     const limit = context.limits.memoryLimitBytes;
-    const instance = await this.pool.take(limit);
+    let instance: PreparedInstance;
+    try {
+      instance = await this.pool.take(limit);
+    } catch (error) {
+      if (error instanceof SeedTooLargeError) return memoryLimitOutcome(context, workspaceFor(request, context));
+      throw error;
+    }
     this.pool.refill(limit);
     const execution = new Execution(instance, request, context);
     try {

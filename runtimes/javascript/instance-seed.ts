@@ -1,0 +1,145 @@
+/**
+ * Never-used JavaScript instances made by copying memory instead of evaluating the prelude.
+ *
+ * Once per runner, `InstanceSeed.create` builds one instance from nothing (instance.ts
+ * `prepareInstance`: engine, host bridge, prelude; our own code only, before any guest code) and
+ * captures its linear memory. `clone` then makes each instance an execution runs in:
+ * 1. a new QuickJS wasm instance on a new memory whose maximum is the execution's memory limit,
+ *    with the same calls before anything is evaluated (instance.ts `newEngine`); they are
+ *    deterministic, so the runtime and context land at the seed's addresses (checked; a mismatch
+ *    fails, as bash's clone does);
+ * 2. the seed's memory copied in: only its non-zero 4 KiB blocks (and those the engine held before
+ *    the prelude), since a new memory is zero-filled (memory-image.ts; measured 0.34 of 16 MiB);
+ * 3. the JS-side objects rebuilt without touching the engine: the bridge's host functions
+ *    registered under the ids the seed's `__host` functions carry (host-bridge.ts
+ *    `rebindHostBridge`), and handles for the values the host keeps (`start`, the prelude's hooks)
+ *    made from the seed's pointers.
+ *
+ * What makes the copy sufficient: the QuickJS build exports no mutable globals and imports its
+ * memory, so all C state lives in linear memory; the shadow-stack pointer is back at its base
+ * whenever control is in the host between calls (see runtimes/bash/memory-snapshot.ts).
+ *
+ * Freshness: everything per-execution is read by the prelude's `start()` (argv, env, a new
+ * Math.random seed from the host); `crypto` asks the host for bytes on every call. The engine's own
+ * PRNG state, seeded at context creation and shared by every clone, is unreachable: the prelude
+ * replaces Math.random, its only user, before any guest code.
+ */
+import type { JSValuePointer, QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
+import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { type HostBridge, rebindHostBridge } from "./host-bridge.js";
+import { evaluatePrelude, newEngine, type PreparedInstance, pagesFor, QUICKJS_VERSION } from "./instance.js";
+import { MemoryImage, nonZeroBlocks } from "./memory-image.js";
+import { QuickJSLoader } from "./quickjs-loader.js";
+
+/** The seed's memory maximum: room for the prelude, which needs far less. */
+const SEED_MEMORY_BYTES = 64 * 1024 * 1024;
+
+/** The memory limit is too small to hold the seed: the execution fails with MEMORY_LIMIT. */
+export class SeedTooLargeError extends Error {
+  constructor(
+    readonly memoryLimitBytes: number,
+    readonly seedBytes: number,
+  ) {
+    super(`javascript runtime: a ${memoryLimitBytes}-byte memory limit cannot hold the ${seedBytes}-byte seed`);
+    this.name = "SeedTooLargeError";
+  }
+}
+
+/** What clones start from: the seed's memory and the addresses the host refers to inside it. */
+export interface SeedImage {
+  /** The seed's memory; a clone's memory starts exactly as large (emscripten's heap may reach its end). */
+  readonly memory: MemoryImage;
+  readonly rt: number;
+  readonly ctx: number;
+  readonly hostFunctionIds: readonly number[];
+  /** JSValue pointers of the handles the host keeps. */
+  readonly start: number;
+  readonly timerNext: number;
+  readonly timerFire: number;
+  readonly exitCode: number;
+}
+
+export class InstanceSeed {
+  private constructor(
+    private readonly loader: QuickJSLoader,
+    readonly image: SeedImage,
+  ) {}
+
+  /** `observe` sees the seed's memory once it is captured (tests compare clones with it). */
+  static async create(
+    wasmModule: WebAssembly.Module,
+    observe?: (seedMemory: WebAssembly.Memory) => void,
+  ): Promise<InstanceSeed> {
+    const loader = await QuickJSLoader.create(wasmModule);
+    const engine = await newEngine(loader, SEED_MEMORY_BYTES);
+    const engineBlocks = nonZeroBlocks(engine.memory);
+    const seed = evaluatePrelude(engine, SEED_MEMORY_BYTES);
+    const hooks = seed.bridge.hooks;
+    if (!hooks) throw new Error("javascript runtime: the prelude registered no hooks");
+    const addresses = engineAddresses(seed.runtime, seed.vm);
+    const memory = MemoryImage.capture(seed.memory, engineBlocks);
+    observe?.(seed.memory);
+    return new InstanceSeed(loader, {
+      memory,
+      rt: addresses.rt,
+      ctx: addresses.ctx,
+      hostFunctionIds: seed.hostFunctionIds,
+      start: seed.start.value,
+      timerNext: hooks.timerNext.value,
+      timerFire: hooks.timerFire.value,
+      exitCode: hooks.exitCode.value,
+    });
+  }
+
+  /** A never-used instance in the seed's state, its memory capped at `memoryLimitBytes`. */
+  async clone(memoryLimitBytes: number): Promise<PreparedInstance> {
+    return cloneImage(this.loader, this.image, memoryLimitBytes);
+  }
+}
+
+/** Exported for tests (a tampered image must be refused); the runner goes through InstanceSeed. */
+export async function cloneImage(
+  loader: QuickJSLoader,
+  image: SeedImage,
+  memoryLimitBytes: number,
+): Promise<PreparedInstance> {
+  const pages = image.memory.memoryBytes / WASM_PAGE_BYTES;
+  if (pagesFor(memoryLimitBytes) < pages) throw new SeedTooLargeError(memoryLimitBytes, image.memory.memoryBytes);
+  const engine = await newEngine(loader, memoryLimitBytes, pages);
+  const { runtime, vm, memory } = engine;
+  const addresses = engineAddresses(runtime, vm);
+  if (addresses.rt !== image.rt || addresses.ctx !== image.ctx) {
+    throw new Error("javascript runtime: a clone's engine does not match its seed");
+  }
+  image.memory.applyTo(memory);
+  const bridge: HostBridge = { engineVersion: QUICKJS_VERSION, state: undefined };
+  rebindHostBridge(runtime, vm, bridge, image.hostFunctionIds);
+  const handle = heapHandles(vm, addresses.rt);
+  bridge.hooks = {
+    timerNext: handle(image.timerNext),
+    timerFire: handle(image.timerFire),
+    exitCode: handle(image.exitCode),
+  };
+  return { ...engine, memoryLimitBytes, bridge, start: handle(image.start) };
+}
+
+/** Handles for JSValues the seed allocated (and the clone therefore holds at the same pointers). */
+function heapHandles(vm: QuickJSContext, rt: number): (pointer: number) => QuickJSHandle {
+  const memory = vm.getMemory(rt as Parameters<QuickJSContext["getMemory"]>[0]);
+  return (pointer) => memory.heapValueHandle(pointer as JSValuePointer);
+}
+
+/**
+ * The engine's C addresses. quickjs-emscripten keeps them in protected fields; they are only read,
+ * to check that a clone's engine sits where the seed's does.
+ */
+type EngineAddresses = { rt?: { value?: unknown }; ctx?: { value?: unknown } };
+
+function engineAddresses(runtime: QuickJSRuntime, vm: QuickJSContext): { rt: number; ctx: number } {
+  const rt = (runtime as unknown as EngineAddresses).rt?.value;
+  const ctx = (vm as unknown as EngineAddresses).ctx?.value;
+  if (typeof rt !== "number" || typeof ctx !== "number" || rt === 0 || ctx === 0) {
+    throw new Error("javascript runtime: cannot read the engine's addresses");
+  }
+  return { rt, ctx };
+}
