@@ -80,9 +80,10 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
     "",
     "`print(1)`-class program, a fresh never-used interpreter instance per execution, sequential requests, " +
       'client-side wall time; "of which sandbox" is the server\'s own `durationMs` (time in WasmSandbox.execute). ' +
-      "HTTP columns are a server with its defaults, whose store fsyncs every commit (`SANDBOX_STORE_SYNC=full`); " +
-      '"HTTP p50, sync normal" is a second server in the same run with `SANDBOX_STORE_SYNC=normal` (no fsync per ' +
-      "commit): the difference is what that durability costs. Baselines: the native interpreter spawned per " +
+      "HTTP columns are a server with its defaults, whose store answers a write only once it is on disk " +
+      "(`SANDBOX_STORE_SYNC=full`, a group fsync of the WAL); " +
+      '"HTTP p50, sync normal" is a second server in the same run with `SANDBOX_STORE_SYNC=normal` (no fsync ' +
+      "waited for): the difference is what that durability costs. Baselines: the native interpreter spawned per " +
       "execution and the same program in ProcessSandbox (bubblewrap).",
     "",
   );
