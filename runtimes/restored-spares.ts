@@ -1,6 +1,13 @@
 /**
  * The spare pool of the snapshot-based WASI runtimes (Python, Ruby): never-used instances restored
  * from the booted interpreter's snapshot, primed for the default memory limit when the snapshot fits.
+ *
+ * Memory recycling (opt-in per runtime, `recycle`): a run that ends without growing its memory hands
+ * that memory back, and the next spare is a new Instance on it with every byte rewritten to the
+ * snapshot's (snapshot-module.ts `restoreInto`), byte for byte what a new memory would hold. It
+ * saves the page faults of a new memory (Python: ~5.5 of ~7 ms of worker CPU per execution under
+ * load, the snapshot's 8 MiB being dense). The instance itself is always new; only the memory's
+ * pages are reused, and only by the next spare of the same memory limit (its maximum is fixed).
  */
 import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../src/sandbox/limits.js";
 import { SparePool } from "../src/sandbox/wasm/spare-pool.js";
@@ -9,15 +16,42 @@ import {
   prepareRestored,
   type RestoreTarget,
   restoredPages,
+  restoreInto,
 } from "../wasm/host/snapshot-module.js";
 
-export async function restoredSpares(target: RestoreTarget, capacity = 1): Promise<SparePool<FreshInstance>> {
-  const spares = new SparePool<FreshInstance>({
-    prepare: async (limitBytes) => prepareRestored(target, limitBytes),
+export interface RestoredSpares {
+  readonly pool: SparePool<FreshInstance>;
+  /**
+   * Hands back the memory of an instance that will never be called again, after a run that ended
+   * normally. Ignored unless it is exactly the size a restored instance starts at (it did not grow).
+   */
+  recycle(memory: WebAssembly.Memory, memoryLimitBytes: number): void;
+  /** Spares prepared on a recycled memory so far. */
+  readonly recycled: number;
+}
+
+export async function restoredSpares(target: RestoreTarget, capacity = 1): Promise<RestoredSpares> {
+  const startBytes = restoredPages(target) * WASM_PAGE_BYTES;
+  let returned: { memory: WebAssembly.Memory; memoryLimitBytes: number } | undefined;
+  let recycled = 0;
+  const pool = new SparePool<FreshInstance>({
+    prepare: async (limitBytes) => {
+      const reuse = returned?.memoryLimitBytes === limitBytes ? returned.memory : undefined;
+      returned = undefined;
+      if (!reuse) return prepareRestored(target, limitBytes);
+      recycled++;
+      return restoreInto(target, reuse);
+    },
     capacity,
   });
-  if (restoredPages(target) * WASM_PAGE_BYTES <= DEFAULT_LIMITS.memoryLimitBytes) {
-    await spares.prime(DEFAULT_LIMITS.memoryLimitBytes);
-  }
-  return spares;
+  if (startBytes <= DEFAULT_LIMITS.memoryLimitBytes) await pool.prime(DEFAULT_LIMITS.memoryLimitBytes);
+  return {
+    pool,
+    recycle(memory, memoryLimitBytes) {
+      if (memory.buffer.byteLength === startBytes) returned = { memory, memoryLimitBytes };
+    },
+    get recycled() {
+      return recycled;
+    },
+  };
 }

@@ -60,7 +60,8 @@ export interface PythonRunnerOptions {
 }
 
 export async function createPythonRunner(assets: PythonAssets, options: PythonRunnerOptions = {}): Promise<Runner> {
-  const spares = await restoredSpares(assets, options.spares ?? 1);
+  const restored = await restoredSpares(assets, options.spares ?? 1);
+  const spares = restored.pool;
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
       const limitBytes = context.limits.memoryLimitBytes;
@@ -88,10 +89,13 @@ export async function createPythonRunner(assets: PythonAssets, options: PythonRu
       const guest = new PythonGuest(instance, memory);
       const nearCap = (): boolean => memory.buffer.byteLength + NEAR_CAP_BYTES >= maxPages * WASM_PAGE_BYTES;
 
+      // Whether the interpreter returned or exited on its own (no trap, no host limit unwinding it).
+      let ended = false;
       try {
         const status = guest.run(
           encodeRunRequest({ cwd: WORKSPACE, argv: [SCRIPT_PATH, ...request.args], env: request.env }),
         );
+        ended = true;
         if (status < 0) throw new Error(`pyreactor_run could not start the script (status ${status})`);
         if (status & MEMORY_ERROR_FLAG) {
           return { exitCode: status & 0xff, files: fs.listWorkspace(), error: memoryLimit(limitBytes, "MemoryError") };
@@ -99,6 +103,7 @@ export async function createPythonRunner(assets: PythonAssets, options: PythonRu
         return exited(status & 0xff, fs.listWorkspace());
       } catch (e) {
         if (isWasiExit(e)) {
+          ended = true;
           const exitCode = e.code & 0xff;
           if (exitCode !== 0 && nearCap()) {
             return {
@@ -125,6 +130,10 @@ export async function createPythonRunner(assets: PythonAssets, options: PythonRu
           };
         }
         throw e;
+      } finally {
+        // Nothing calls this instance again (Python keeps no host callbacks or finalizers into it):
+        // its memory's pages may serve the next spare, every byte rewritten (restored-spares.ts).
+        if (ended) restored.recycle(memory, limitBytes);
       }
     },
   };

@@ -52,7 +52,9 @@ export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOp
     ...assets,
     otherImports: sealedRubyImports(assets.module, assets.memoryImport),
   };
-  const spares = await restoredSpares(target, options.spares ?? 1);
+  // No memory recycling for Ruby: its JS-side VM wrappers can still touch a retired instance's memory
+  // from finalizers (the warning), so every instance keeps a new memory.
+  const { pool: spares } = await restoredSpares(target, options.spares ?? 1);
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
       const limitBytes = context.limits.memoryLimitBytes;

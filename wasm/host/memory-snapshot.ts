@@ -105,6 +105,37 @@ export function restoreSnapshot(
     bytes.set(snapshot.data.subarray(i * WASM_PAGE_BYTES, (j + 1) * WASM_PAGE_BYTES), first * WASM_PAGE_BYTES);
     i = j + 1;
   }
+  setGlobals(snapshot, instance);
+}
+
+/**
+ * Bring a new instance on a memory that another instance used to exactly the captured state: every
+ * byte is written, the stored pages with their captured bytes and every other page with zeros, so
+ * the result is byte-for-byte what restoreSnapshot gives on a new memory. The memory must be exactly
+ * the captured size (one that grew would show the guest a larger memory than a fresh instance has).
+ * Cheaper than a new memory because its pages are already mapped: a fresh page costs a page fault
+ * and the kernel zeroing it (~1 ms per MiB on the development VM).
+ */
+export function overwriteWithSnapshot(
+  snapshot: MemorySnapshot,
+  memory: WebAssembly.Memory,
+  instance: WebAssembly.Instance,
+): void {
+  const bytes = new Uint8Array(memory.buffer);
+  if (bytes.byteLength !== snapshot.pages * WASM_PAGE_BYTES) {
+    throw new Error("memory snapshot: only a memory of exactly the captured size can be overwritten");
+  }
+  let next = 0;
+  snapshot.pageIndexes.forEach((page, i) => {
+    if (page > next) bytes.fill(0, next * WASM_PAGE_BYTES, page * WASM_PAGE_BYTES);
+    bytes.set(snapshot.data.subarray(i * WASM_PAGE_BYTES, (i + 1) * WASM_PAGE_BYTES), page * WASM_PAGE_BYTES);
+    next = page + 1;
+  });
+  bytes.fill(0, next * WASM_PAGE_BYTES);
+  setGlobals(snapshot, instance);
+}
+
+function setGlobals(snapshot: MemorySnapshot, instance: WebAssembly.Instance): void {
   for (const [name, value] of Object.entries(snapshot.globals)) {
     const g = instance.exports[name];
     if (!(g instanceof WebAssembly.Global)) throw new Error(`export ${name} is not a global`);

@@ -16,7 +16,7 @@ import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { type DataSegment, detachActiveData } from "./detach-data.js";
 import { exportMutableGlobals } from "./global-export.js";
 import { importMemory, type MemoryImportName } from "./memory-import.js";
-import { type MemorySnapshot, restoreSnapshot } from "./memory-snapshot.js";
+import { type MemorySnapshot, overwriteWithSnapshot, restoreSnapshot } from "./memory-snapshot.js";
 import { PREVIEW1_FUNCTIONS, type WasiHost } from "./wasi-host.js";
 
 const WASI_MODULE = "wasi_snapshot_preview1";
@@ -109,5 +109,20 @@ export function prepareRestored(target: RestoreTarget, memoryLimitBytes: number)
   if (initial > maximum) throw new RangeError(`the snapshot needs ${initial} pages, the limit allows ${maximum}`);
   const fresh = instantiateFresh(target, new WebAssembly.Memory({ initial, maximum }));
   restoreSnapshot(target.snapshot, fresh.memory, fresh.instance);
+  return fresh;
+}
+
+/**
+ * A never-used instance in the captured state on a memory a retired instance used (see
+ * overwriteWithSnapshot: every byte rewritten). Only for a module with no active data segments
+ * (rewriteForSnapshots makes them passive), a memory of exactly restoredPages() pages, and a retired
+ * instance nothing can call into any more (no host object, callback or finalizer still holding it).
+ */
+export function restoreInto(target: RestoreTarget, memory: WebAssembly.Memory): FreshInstance {
+  if (memory.buffer.byteLength !== restoredPages(target) * WASM_PAGE_BYTES) {
+    throw new Error("restoreInto: the memory is not the size a restored instance starts at");
+  }
+  const fresh = instantiateFresh(target, memory);
+  overwriteWithSnapshot(target.snapshot, memory, fresh.instance);
   return fresh;
 }
