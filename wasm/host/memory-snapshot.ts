@@ -127,12 +127,26 @@ export function overwriteWithSnapshot(
   }
   let next = 0;
   snapshot.pageIndexes.forEach((page, i) => {
-    if (page > next) bytes.fill(0, next * WASM_PAGE_BYTES, page * WASM_PAGE_BYTES);
+    if (page > next) zeroDirtyBlocks(bytes, next * WASM_PAGE_BYTES, page * WASM_PAGE_BYTES);
     bytes.set(snapshot.data.subarray(i * WASM_PAGE_BYTES, (i + 1) * WASM_PAGE_BYTES), page * WASM_PAGE_BYTES);
     next = page + 1;
   });
-  bytes.fill(0, next * WASM_PAGE_BYTES);
+  zeroDirtyBlocks(bytes, next * WASM_PAGE_BYTES, bytes.byteLength);
   setGlobals(snapshot, instance);
+}
+
+const BLOCK_BYTES = 4096;
+const ZERO_BLOCK = new Uint8Array(BLOCK_BYTES);
+
+/**
+ * Zeroes [start, end) by OS page, writing only pages that hold a non-zero byte: a page nobody wrote
+ * reads as zero without being allocated, and writing zeros to it would allocate it (RSS) for nothing.
+ */
+function zeroDirtyBlocks(bytes: Uint8Array, start: number, end: number): void {
+  for (let at = start; at < end; at += BLOCK_BYTES) {
+    const block = bytes.subarray(at, Math.min(end, at + BLOCK_BYTES));
+    if (Buffer.compare(block, ZERO_BLOCK.subarray(0, block.byteLength)) !== 0) block.fill(0);
+  }
 }
 
 function setGlobals(snapshot: MemorySnapshot, instance: WebAssembly.Instance): void {
