@@ -52,9 +52,8 @@ export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOp
     ...assets,
     otherImports: sealedRubyImports(assets.module, assets.memoryImport),
   };
-  // No memory recycling for Ruby: its JS-side VM wrappers can still touch a retired instance's memory
-  // from finalizers (the warning), so every instance keeps a new memory.
-  const { pool: spares } = await restoredSpares(target, options.spares ?? 1);
+  const restored = await restoredSpares(target, options.spares ?? 1);
+  const spares = restored.pool;
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
       const limitBytes = context.limits.memoryLimitBytes;
@@ -84,8 +83,11 @@ export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOp
       const guest = new RubyGuest(instance);
       const nearCap = (): boolean => memory.buffer.byteLength + NEAR_CAP_BYTES >= maxPages * WASM_PAGE_BYTES;
 
+      // Whether the interpreter returned or exited on its own (no trap, no host limit unwinding it).
+      let ended = false;
       try {
         const { value, state } = guest.evalProtect(bootstrapCall(request.args, request.env));
+        ended = true;
         const status = state === 0 ? fixnumValue(value) : null;
         if (status === MEMORY_EXHAUSTED_STATUS) {
           return { exitCode: null, files: files(), error: memoryLimit(limitBytes, "NoMemoryError") };
@@ -105,6 +107,7 @@ export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOp
         return { exitCode, files: files(), ...(error ? { error } : {}) };
       } catch (e) {
         if (isWasiExit(e)) {
+          ended = true;
           const exitCode = e.code & 0xff;
           if (exitCode !== 0 && nearCap()) {
             return { exitCode: null, files: files(), error: memoryLimit(limitBytes, "fatal allocation failure") };
@@ -127,6 +130,11 @@ export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOp
           };
         }
         throw e;
+      } finally {
+        // Nothing calls this instance again: we drive ruby.wasm's exports ourselves (ruby-abi.ts), so
+        // no RubyVM wrapper or finalizer holds it (the warning is about those). Its memory's
+        // pages may serve the next spare, every byte rewritten (restored-spares.ts).
+        if (ended) restored.recycle(memory, limitBytes);
       }
     },
   };
