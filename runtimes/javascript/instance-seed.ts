@@ -28,6 +28,7 @@ import type { JSValuePointer, QuickJSContext, QuickJSHandle, QuickJSRuntime } fr
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { type HostBridge, rebindHostBridge } from "./host-bridge.js";
 import { evaluatePrelude, newEngine, type PreparedInstance, pagesFor, QUICKJS_VERSION } from "./instance.js";
+import { zeroDirtyBlocks } from "../../wasm/host/memory-snapshot.js";
 import { MemoryImage, nonZeroBlocks } from "./memory-image.js";
 import { QuickJSLoader } from "./quickjs-loader.js";
 
@@ -60,10 +61,30 @@ export interface SeedImage {
 }
 
 export class InstanceSeed {
+  /** A retired instance's memory, handed back for the next clone of the same limit (see recycle). */
+  private returned: { memory: WebAssembly.Memory; memoryLimitBytes: number } | undefined;
+  private recycledCount = 0;
+
   private constructor(
     private readonly loader: QuickJSLoader,
     readonly image: SeedImage,
   ) {}
+
+  /**
+   * Hands back the memory of an instance nothing will call again (its run returned; the host keeps
+   * no callback into it). The next clone for the same limit zeroes its dirty pages (memcmp first, so
+   * untouched pages stay unallocated) and instantiates on it, instead of allocating a new 16 MiB
+   * memory whose retirement the garbage collector pays for (~2.7 ms per clone measured). Ignored
+   * unless it is exactly the seed's size (a memory that grew shows a guest more than a new one).
+   */
+  recycle(memory: WebAssembly.Memory, memoryLimitBytes: number): void {
+    if (memory.buffer.byteLength === this.image.memory.memoryBytes) this.returned = { memory, memoryLimitBytes };
+  }
+
+  /** Clones made on a recycled memory so far. */
+  get recycled(): number {
+    return this.recycledCount;
+  }
 
   /** `observe` sees the seed's memory once it is captured (tests compare clones with it). */
   static async create(
@@ -93,7 +114,13 @@ export class InstanceSeed {
 
   /** A never-used instance in the seed's state, its memory capped at `memoryLimitBytes`. */
   async clone(memoryLimitBytes: number): Promise<PreparedInstance> {
-    return cloneImage(this.loader, this.image, memoryLimitBytes);
+    const reuse = this.returned?.memoryLimitBytes === memoryLimitBytes ? this.returned.memory : undefined;
+    this.returned = undefined;
+    if (reuse) {
+      zeroDirtyBlocks(new Uint8Array(reuse.buffer), 0, reuse.buffer.byteLength);
+      this.recycledCount++;
+    }
+    return cloneImage(this.loader, this.image, memoryLimitBytes, reuse);
   }
 }
 
@@ -102,10 +129,11 @@ export async function cloneImage(
   loader: QuickJSLoader,
   image: SeedImage,
   memoryLimitBytes: number,
+  zeroedMemory?: WebAssembly.Memory,
 ): Promise<PreparedInstance> {
   const pages = image.memory.memoryBytes / WASM_PAGE_BYTES;
   if (pagesFor(memoryLimitBytes) < pages) throw new SeedTooLargeError(memoryLimitBytes, image.memory.memoryBytes);
-  const engine = await newEngine(loader, memoryLimitBytes, pages);
+  const engine = await newEngine(loader, memoryLimitBytes, pages, zeroedMemory);
   const { runtime, vm, memory } = engine;
   const addresses = engineAddresses(runtime, vm);
   if (addresses.rt !== image.rt || addresses.ctx !== image.ctx) {

@@ -91,6 +91,36 @@ describe("a clone of the seed", () => {
     expect(second.stdout).toBe("undefined undefined\n");
   });
 
+  it("on a recycled memory: the seed's bytes exactly, nothing of the earlier run, its own random stream", async () => {
+    const code =
+      "globalThis.leak = 1; Object.prototype.polluted = 2; new Uint8Array(4 * 1024 * 1024).fill(7); console.log(Math.random());";
+    const used = await seed.clone(LIMIT);
+    const first = runIn(used, code);
+    expect(used.memory.buffer.byteLength).toBe(seedMemory.byteLength);
+    // And whatever else a guest may have left anywhere in the memory.
+    new Uint8Array(used.memory.buffer).fill(0xab, seedMemory.byteLength - MiB);
+    const before = seed.recycled;
+    seed.recycle(used.memory, LIMIT);
+    const reused = await seed.clone(LIMIT);
+    expect(seed.recycled).toBe(before + 1);
+    expect(reused.memory).toBe(used.memory);
+    expect(Buffer.compare(new Uint8Array(reused.memory.buffer), seedMemory)).toBe(0);
+    const second = runIn(reused, "console.log(typeof leak, ({}).polluted, Math.random());");
+    const [leak, polluted, random] = second.stdout.trim().split(" ");
+    expect([leak, polluted]).toEqual(["undefined", "undefined"]);
+    expect(random).not.toBe(first.stdout.trim());
+  });
+
+  it("does not reuse a memory that grew, or one made for another limit", async () => {
+    const grown = await seed.clone(LIMIT);
+    grown.memory.grow(1);
+    seed.recycle(grown.memory, LIMIT);
+    expect((await seed.clone(LIMIT)).memory).not.toBe(grown.memory);
+    const other = await seed.clone(LIMIT);
+    seed.recycle(other.memory, LIMIT);
+    expect((await seed.clone(2 * LIMIT)).memory).not.toBe(other.memory);
+  });
+
   it("stops at a 16 MiB memory limit with MEMORY_LIMIT, and the next clone still runs", async () => {
     const hog = runIn(await seed.clone(16 * MiB), "const a = []; for (;;) a.push(new Array(1000).fill(1));", {
       memoryLimitBytes: 16 * MiB,

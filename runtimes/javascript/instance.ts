@@ -57,18 +57,24 @@ export function pagesFor(memoryLimitBytes: number): number {
 /**
  * The calls every instance makes before evaluating anything. They are deterministic, so a clone
  * (instance-seed.ts) that replays exactly these gets its runtime and context at the seed's addresses.
- * `initialPages` must be at least INITIAL_PAGES and at most the limit's pages.
+ * `initialPages` must be at least INITIAL_PAGES and at most the limit's pages. `zeroedMemory`, when
+ * given, is a memory of exactly `initialPages` whose every byte is zero, made for the same limit.
  */
 export async function newEngine(
   loader: QuickJSLoader,
   memoryLimitBytes: number,
   initialPages: number = INITIAL_PAGES,
+  zeroedMemory?: WebAssembly.Memory,
 ): Promise<Engine> {
   const maximumPages = pagesFor(memoryLimitBytes);
   if (initialPages < INITIAL_PAGES || initialPages > maximumPages) {
     throw new RangeError(`javascript runtime: ${initialPages} initial pages do not fit ${maximumPages}`);
   }
-  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages });
+  if (zeroedMemory && zeroedMemory.buffer.byteLength !== initialPages * WASM_PAGE_BYTES) {
+    throw new RangeError("javascript runtime: a reused memory must be exactly the initial size");
+  }
+  // A reused memory is all zero again and was made with this limit's maximum: the same as a new one.
+  const memory = zeroedMemory ?? new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages });
   const quickjs = await loader.instantiate(memory);
   const runtime = quickjs.newRuntime();
   runtime.setMaxStackSize(MAX_STACK_BYTES);

@@ -36,12 +36,15 @@ export const javascriptRuntime: WasmRuntime = {
     const seed = await InstanceSeed.create(module);
     const pool = new SparePool<PreparedInstance>({ prepare: (limit) => seed.clone(limit) });
     await pool.prime(DEFAULT_LIMITS.memoryLimitBytes);
-    return new QuickJSRunner(pool);
+    return new QuickJSRunner(pool, seed);
   },
 };
 
 class QuickJSRunner implements Runner {
-  constructor(private readonly pool: SparePool<PreparedInstance>) {}
+  constructor(
+    private readonly pool: SparePool<PreparedInstance>,
+    private readonly seed: InstanceSeed,
+  ) {}
 
   async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
     const limit = context.limits.memoryLimitBytes;
@@ -55,7 +58,10 @@ class QuickJSRunner implements Runner {
     this.pool.refill(limit);
     const execution = new Execution(instance, request, context);
     try {
-      return execution.run();
+      const outcome = execution.run();
+      // The run returned: nothing calls this instance again, so its memory may serve the next clone.
+      this.seed.recycle(instance.memory, limit);
+      return outcome;
     } catch (error) {
       // An emscripten abort (e.g. malloc failing inside the engine) leaves the instance unusable; at
       // the memory cap that is the guest's doing, anything else is a host fault.

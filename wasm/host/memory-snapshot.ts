@@ -142,7 +142,7 @@ const ZERO_BLOCK = new Uint8Array(BLOCK_BYTES);
  * Zeroes [start, end) by OS page, writing only pages that hold a non-zero byte: a page nobody wrote
  * reads as zero without being allocated, and writing zeros to it would allocate it (RSS) for nothing.
  */
-function zeroDirtyBlocks(bytes: Uint8Array, start: number, end: number): void {
+export function zeroDirtyBlocks(bytes: Uint8Array, start: number, end: number): void {
   for (let at = start; at < end; at += BLOCK_BYTES) {
     const block = bytes.subarray(at, Math.min(end, at + BLOCK_BYTES));
     if (Buffer.compare(block, ZERO_BLOCK.subarray(0, block.byteLength)) !== 0) block.fill(0);
