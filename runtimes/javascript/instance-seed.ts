@@ -26,9 +26,9 @@
  */
 import type { JSValuePointer, QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { zeroDirtyBlocks } from "../../wasm/host/memory-snapshot.js";
 import { type HostBridge, rebindHostBridge } from "./host-bridge.js";
 import { evaluatePrelude, newEngine, type PreparedInstance, pagesFor, QUICKJS_VERSION } from "./instance.js";
-import { zeroDirtyBlocks } from "../../wasm/host/memory-snapshot.js";
 import { MemoryImage, nonZeroBlocks } from "./memory-image.js";
 import { QuickJSLoader } from "./quickjs-loader.js";
 
