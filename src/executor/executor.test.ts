@@ -1,29 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { loadingSandbox } from "../../test/support/loading-sandbox.js";
 import { limitPolicy, loadConfig } from "../config.js";
 import { ServiceError } from "../errors.js";
 import { silentLogger } from "../logger.js";
-import { type LanguageStatus, type LoadingSandbox, SandboxRegistry } from "../sandbox/registry.js";
-import type { SandboxLanguage } from "../sandbox/types.js";
+import { type LanguageStatus, SandboxRegistry } from "../sandbox/registry.js";
 import { Executor } from "./executor.js";
-
-function wasm(statuses: LanguageStatus[]): LoadingSandbox {
-  return {
-    kind: "wasm",
-    availability: () => ({ available: true }),
-    languages: () =>
-      statuses.flatMap((s): SandboxLanguage[] =>
-        s.state === "available" ? [{ language: s.language, runtime: s.runtime }] : [],
-      ),
-    languageStates: () => statuses,
-    loaded: () => Promise.resolve(),
-    execute: () => Promise.reject(new Error("not used")),
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  };
-}
 
 function executor(statuses: LanguageStatus[]) {
   return new Executor({
-    sandboxes: new SandboxRegistry([wasm(statuses)]),
+    sandboxes: new SandboxRegistry([loadingSandbox(statuses)]),
     limits: limitPolicy(loadConfig({})),
     defaultSandbox: "wasm",
     logger: silentLogger(),

@@ -1,26 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { LanguageStatus, LoadingSandbox } from "../../sandbox/registry.js";
+import { loadingSandbox } from "../../../test/support/loading-sandbox.js";
 import { SandboxRegistry } from "../../sandbox/registry.js";
-import type { Sandbox, SandboxLanguage } from "../../sandbox/types.js";
+import type { Sandbox } from "../../sandbox/types.js";
 import type { Services } from "../services.js";
 import { healthRoutes } from "./health.js";
 
 const RUNTIME = { name: "quickjs", version: "1" };
-
-function loadingSandbox(statuses: LanguageStatus[]): LoadingSandbox {
-  return {
-    kind: "wasm",
-    availability: () => ({ available: true }),
-    languages: () =>
-      statuses.flatMap((s): SandboxLanguage[] =>
-        s.state === "available" ? [{ language: s.language, runtime: s.runtime }] : [],
-      ),
-    languageStates: () => statuses,
-    loaded: () => Promise.resolve(),
-    execute: () => Promise.reject(new Error("not used")),
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  };
-}
 
 const processSandbox: Sandbox = {
   kind: "process",
