@@ -10,6 +10,7 @@
  * pages are reused, and only by the next spare of the same memory limit (its maximum is fixed).
  */
 import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../src/sandbox/limits.js";
+import { MemoryRecycler } from "../src/sandbox/wasm/memory-recycler.js";
 import { SparePool } from "../src/sandbox/wasm/spare-pool.js";
 import {
   type FreshInstance,
@@ -32,26 +33,20 @@ export interface RestoredSpares {
 
 export async function restoredSpares(target: RestoreTarget, capacity = 1): Promise<RestoredSpares> {
   const startBytes = restoredPages(target) * WASM_PAGE_BYTES;
-  let returned: { memory: WebAssembly.Memory; memoryLimitBytes: number } | undefined;
-  let recycled = 0;
+  const memories = new MemoryRecycler(startBytes);
   const pool = new SparePool<FreshInstance>({
     prepare: async (limitBytes) => {
-      const reuse = returned?.memoryLimitBytes === limitBytes ? returned.memory : undefined;
-      returned = undefined;
-      if (!reuse) return prepareRestored(target, limitBytes);
-      recycled++;
-      return restoreInto(target, reuse);
+      const reuse = memories.take(limitBytes);
+      return reuse ? restoreInto(target, reuse) : prepareRestored(target, limitBytes);
     },
     capacity,
   });
   if (startBytes <= DEFAULT_LIMITS.memoryLimitBytes) await pool.prime(DEFAULT_LIMITS.memoryLimitBytes);
   return {
     pool,
-    recycle(memory, memoryLimitBytes) {
-      if (memory.buffer.byteLength === startBytes) returned = { memory, memoryLimitBytes };
-    },
+    recycle: (memory, memoryLimitBytes) => memories.give(memory, memoryLimitBytes),
     get recycled() {
-      return recycled;
+      return memories.recycled;
     },
   };
 }

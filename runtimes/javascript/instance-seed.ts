@@ -26,6 +26,7 @@
  */
 import type { JSValuePointer, QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { MemoryRecycler } from "../../src/sandbox/wasm/memory-recycler.js";
 import { zeroDirtyBlocks } from "../../wasm/host/memory-snapshot.js";
 import { type HostBridge, rebindHostBridge } from "./host-bridge.js";
 import { evaluatePrelude, newEngine, type PreparedInstance, pagesFor, QUICKJS_VERSION } from "./instance.js";
@@ -62,13 +63,14 @@ export interface SeedImage {
 
 export class InstanceSeed {
   /** A retired instance's memory, handed back for the next clone of the same limit (see recycle). */
-  private returned: { memory: WebAssembly.Memory; memoryLimitBytes: number } | undefined;
-  private recycledCount = 0;
+  private readonly memories: MemoryRecycler;
 
   private constructor(
     private readonly loader: QuickJSLoader,
     readonly image: SeedImage,
-  ) {}
+  ) {
+    this.memories = new MemoryRecycler(image.memory.memoryBytes);
+  }
 
   /**
    * Hands back the memory of an instance nothing will call again (its run returned; the host keeps
@@ -78,12 +80,12 @@ export class InstanceSeed {
    * unless it is exactly the seed's size (a memory that grew shows a guest more than a new one).
    */
   recycle(memory: WebAssembly.Memory, memoryLimitBytes: number): void {
-    if (memory.buffer.byteLength === this.image.memory.memoryBytes) this.returned = { memory, memoryLimitBytes };
+    this.memories.give(memory, memoryLimitBytes);
   }
 
   /** Clones made on a recycled memory so far. */
   get recycled(): number {
-    return this.recycledCount;
+    return this.memories.recycled;
   }
 
   /** `observe` sees the seed's memory once it is captured (tests compare clones with it). */
@@ -114,12 +116,8 @@ export class InstanceSeed {
 
   /** A never-used instance in the seed's state, its memory capped at `memoryLimitBytes`. */
   async clone(memoryLimitBytes: number): Promise<PreparedInstance> {
-    const reuse = this.returned?.memoryLimitBytes === memoryLimitBytes ? this.returned.memory : undefined;
-    this.returned = undefined;
-    if (reuse) {
-      zeroDirtyBlocks(new Uint8Array(reuse.buffer), 0, reuse.buffer.byteLength);
-      this.recycledCount++;
-    }
+    const reuse = this.memories.take(memoryLimitBytes);
+    if (reuse) zeroDirtyBlocks(new Uint8Array(reuse.buffer), 0, reuse.buffer.byteLength);
     return cloneImage(this.loader, this.image, memoryLimitBytes, reuse);
   }
 }
