@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { byLoadPriority, defaultLoadConcurrency, LOAD_PRIORITY, runLimited } from "./load-order.js";
+import {
+  BOOTLESS_LOADS,
+  byLoadPriority,
+  defaultLoadConcurrency,
+  LOAD_PRIORITY,
+  runLimited,
+  startLoads,
+} from "./load-order.js";
 
 describe("load order", () => {
   it("sorts languages by LOAD_PRIORITY", () => {
@@ -30,5 +37,23 @@ describe("load order", () => {
     expect(peak).toBe(2);
     expect(started).toEqual([1, 2, 3, 4, 5]);
     expect(settled.map((s) => (s.status === "fulfilled" ? s.value : "failed"))).toEqual([10, "failed", 30, 40, 50]);
+  });
+
+  it("starts a bootless load at once, beside the limited booting ones", async () => {
+    expect(BOOTLESS_LOADS).toEqual(["javascript"]);
+    const started: string[] = [];
+    const finish = new Map<string, () => void>();
+    const results = startLoads(["javascript", "ruby", "python", "bash"], 2, (language) => {
+      started.push(language);
+      return new Promise<string>((resolve) => finish.set(language, () => resolve(`${language} loaded`)));
+    });
+    // javascript took no place: ruby and python boot beside it, bash waits for one of them.
+    expect(started).toEqual(["javascript", "ruby", "python"]);
+    finish.get("python")?.();
+    await results[2];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual(["javascript", "ruby", "python", "bash"]);
+    for (const done of finish.values()) done();
+    expect(await Promise.all(results)).toEqual(["javascript loaded", "ruby loaded", "python loaded", "bash loaded"]);
   });
 });

@@ -26,7 +26,7 @@ import type {
 } from "../types.js";
 import { SCRIPT_FILES } from "../types.js";
 import { changedFiles } from "../workspace.js";
-import { byLoadPriority, defaultLoadConcurrency, runLimited } from "./load-order.js";
+import { byLoadPriority, defaultLoadConcurrency, startLoads } from "./load-order.js";
 import { type LoaderReply, loadRuntime } from "./load-runtime.js";
 import { type PoolRun, WorkerPool } from "./worker-pool.js";
 
@@ -39,7 +39,7 @@ export interface WasmSandboxOptions {
   readonly maxWorkerHeapMb?: number;
   /** Executions whose guest may wait for a human at once (each holds a parked worker); default 8. */
   readonly maxParkedWorkers?: number;
-  /** Runtimes loading at the same time, in LOAD_PRIORITY order; default: one per core, at least 2. */
+  /** Booting runtimes loading at the same time, in LOAD_PRIORITY order (BOOTLESS_LOADS start at once); default: one per core, at least 2. */
   readonly loadConcurrency?: number;
   /**
    * Directory of the opt-in on-disk cache of boot snapshots (boot-cache.ts); default: none, every
@@ -81,7 +81,7 @@ export class WasmSandbox implements LoadingSandbox {
       options.load ??
       ((language, signal) =>
         loadRuntime(language, { signal, ...(snapshotCacheDir === undefined ? {} : { snapshotCacheDir }) }));
-    const loads = runLimited(wanted, concurrency, (language) => load(language, shutdown.signal));
+    const loads = startLoads(wanted, concurrency, (language) => load(language, shutdown.signal));
     for (const load of loads) load.catch(() => undefined);
     let pool: WorkerPool;
     try {
