@@ -1,7 +1,8 @@
 /**
  * Builds the sandboxes a server runs from its configuration. The wasm sandbox always (started: it
  * returns while its languages still load, each usable as soon as it loaded); the process
- * sandbox unless disabled (it reports itself unavailable when bubblewrap cannot run here); the noop
+ * sandbox unless disabled (started too: it probes bubblewrap and the interpreters in the background,
+ * and reports itself unavailable when bubblewrap cannot run here); the noop
  * sandbox only behind its explicit dangerous flag, loudly.
  */
 import { PROCESS_RUNTIMES } from "../../runtimes/process-runtimes.js";
@@ -27,14 +28,17 @@ export async function createSandboxes(config: Config, logger: Logger): Promise<S
     }),
   );
   if (config.processSandbox) {
-    const processSandbox = await ProcessSandbox.create({
+    // Probes in the background: the server serves meanwhile (its languages are `loading`).
+    const processSandbox = ProcessSandbox.start({
       runtimes: PROCESS_RUNTIMES,
       allowedTools: [...DEFAULT_ALLOWED_TOOLS, ...config.processBinaries],
     });
-    const availability = processSandbox.availability();
-    if (!availability.available) {
-      logger.warn({ sandbox: "process", reason: availability.reason }, "process sandbox unavailable on this host");
-    }
+    void processSandbox.loaded().then(() => {
+      const availability = processSandbox.availability();
+      if (!availability.available) {
+        logger.warn({ sandbox: "process", reason: availability.reason }, "process sandbox unavailable on this host");
+      }
+    });
     sandboxes.push(processSandbox);
   }
   if (config.dangerouslyEnableNoopSandbox) {

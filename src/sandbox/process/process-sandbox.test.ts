@@ -88,6 +88,34 @@ describe(`ProcessSandbox availability${skipReason}`, () => {
     const error = await missing.execute(request("python", "print(1)"), { limits }).catch((e: unknown) => e);
     expect(isServiceError(error) && error.code).toBe("SANDBOX_UNAVAILABLE");
   });
+
+  it("started, reports its languages loading until the probes ended, and an execution waits for them", async () => {
+    const started = ProcessSandbox.start({ runtimes: [pythonProcessRuntime, rubyProcessRuntime] });
+    try {
+      expect(started.languageStates()).toEqual([
+        { language: "python", state: "loading" },
+        { language: "ruby", state: "loading" },
+      ]);
+      expect(started.languages()).toEqual([]);
+      // Sent before the probes ended: runs once they did (or is refused like on a sandbox that was created).
+      const result = started.execute(request("python", "print(6 * 7)"), { limits }).catch((e: unknown) => e);
+      await started.loaded();
+      const states = started.languageStates();
+      if (!availability.available) {
+        expect(states.every((s) => s.state === "unavailable")).toBe(true);
+        const refused = await result;
+        expect(isServiceError(refused) && refused.code).toBe("SANDBOX_UNAVAILABLE");
+        return;
+      }
+      expect(states.map((s) => [s.language, s.state])).toEqual([
+        ["python", "available"],
+        ["ruby", "available"],
+      ]);
+      expect(((await result) as { stdout: string }).stdout).toBe("42\n");
+    } finally {
+      await started[Symbol.asyncDispose]();
+    }
+  });
 });
 
 describe.skipIf(!availability.available)(`ProcessSandbox real runs${skipReason}`, () => {
