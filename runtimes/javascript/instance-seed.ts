@@ -27,7 +27,7 @@
 import type { JSValuePointer, QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { MemoryRecycler } from "../../src/sandbox/wasm/memory-recycler.js";
-import { zeroDirtyBlocks } from "../../wasm/host/memory-snapshot.js";
+import { zeroDirtyBlocks } from "../../wasm/host/zero-blocks.js";
 import { type HostBridge, rebindHostBridge } from "./host-bridge.js";
 import { evaluatePrelude, newEngine, type PreparedInstance, pagesFor, QUICKJS_VERSION } from "./instance.js";
 import { MemoryImage, nonZeroBlocks } from "./memory-image.js";

@@ -13,23 +13,18 @@
  * the same memory at the point a target will be at (its setup is deterministic, so the same blocks).
  * Everything outside the copied blocks is then zero in both.
  */
+import { BLOCK_BYTES, isZeroRange } from "../../wasm/host/zero-blocks.js";
 
 /** Granularity of the copy: one OS page. */
-export const BLOCK_BYTES = 4096;
+export { BLOCK_BYTES };
 
 /** One flag per BLOCK_BYTES block: 1 where the block holds a non-zero byte. */
 export function nonZeroBlocks(memory: WebAssembly.Memory): Uint8Array {
-  const words = new Uint32Array(memory.buffer);
-  const wordsPerBlock = BLOCK_BYTES / 4;
-  const flags = new Uint8Array(Math.ceil(words.length / wordsPerBlock));
+  const bytes = new Uint8Array(memory.buffer);
+  const flags = new Uint8Array(Math.ceil(bytes.byteLength / BLOCK_BYTES));
   for (let block = 0; block < flags.length; block++) {
-    const end = Math.min(words.length, (block + 1) * wordsPerBlock);
-    for (let i = block * wordsPerBlock; i < end; i++) {
-      if (words[i] !== 0) {
-        flags[block] = 1;
-        break;
-      }
-    }
+    const start = block * BLOCK_BYTES;
+    if (!isZeroRange(bytes, start, Math.min(bytes.byteLength, start + BLOCK_BYTES))) flags[block] = 1;
   }
   return flags;
 }

@@ -14,6 +14,7 @@
  * shares one copy; only host code ever reads it.
  */
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { isZeroRange, zeroDirtyBlocks } from "./zero-blocks.js";
 
 export interface MemorySnapshot {
   /** Size of the captured memory, in pages. */
@@ -40,9 +41,7 @@ export function isMemoryZero(memory: WebAssembly.Memory): boolean {
 }
 
 function isZeroPage(bytes: Uint8Array, start: number): boolean {
-  const words = new Int32Array(bytes.buffer, bytes.byteOffset + start, WASM_PAGE_BYTES / 4);
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
-  return true;
+  return isZeroRange(bytes, start, start + WASM_PAGE_BYTES);
 }
 
 function sharedBytes(length: number): Uint8Array {
@@ -133,20 +132,6 @@ export function overwriteWithSnapshot(
   });
   zeroDirtyBlocks(bytes, next * WASM_PAGE_BYTES, bytes.byteLength);
   setGlobals(snapshot, instance);
-}
-
-const BLOCK_BYTES = 4096;
-const ZERO_BLOCK = new Uint8Array(BLOCK_BYTES);
-
-/**
- * Zeroes [start, end) by OS page, writing only pages that hold a non-zero byte: a page nobody wrote
- * reads as zero without being allocated, and writing zeros to it would allocate it (RSS) for nothing.
- */
-export function zeroDirtyBlocks(bytes: Uint8Array, start: number, end: number): void {
-  for (let at = start; at < end; at += BLOCK_BYTES) {
-    const block = bytes.subarray(at, Math.min(end, at + BLOCK_BYTES));
-    if (Buffer.compare(block, ZERO_BLOCK.subarray(0, block.byteLength)) !== 0) block.fill(0);
-  }
 }
 
 function setGlobals(snapshot: MemorySnapshot, instance: WebAssembly.Instance): void {
