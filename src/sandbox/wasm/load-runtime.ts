@@ -1,14 +1,20 @@
-/** Loads a language runtime in a short-lived loader worker (see loader.ts). */
+/** Loads language runtimes in one short-lived loader worker (see loader.ts). */
+import type { Worker } from "node:worker_threads";
 import type { Language, RuntimeInfo } from "../types.js";
 import type { BootCacheLogRecord } from "./boot-cache.js";
 import type { RuntimeAssets } from "./runtime.js";
 import { spawnWorker } from "./spawn-worker.js";
 
-/** What the loader worker is asked to do. */
-export interface LoaderRequest {
-  readonly language: Language;
+/** The loader worker's workerData. */
+export interface LoaderData {
   /** The snapshot cache's directory (boot-cache.ts); undefined: every boot runs afresh. */
   readonly snapshotCacheDir?: string;
+}
+
+/** What the loader worker is asked to do: load one language. */
+export interface LoaderRequest {
+  readonly id: number;
+  readonly language: Language;
 }
 
 export type LoaderReply = (
@@ -19,41 +25,106 @@ export type LoaderReply = (
   readonly bootCacheLog?: readonly BootCacheLogRecord[];
 };
 
+/** What the loader worker posts back: the reply to request `id`. */
+export interface LoaderMessage {
+  readonly id: number;
+  readonly reply: LoaderReply;
+}
+
 /** A load that takes longer fails: the language is then unavailable rather than loading forever. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 180_000;
 
 export interface LoadRuntimeOptions {
-  /** Aborting terminates the loader (the sandbox is shutting down). */
+  /** Aborting ends this load (the sandbox is shutting down). */
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
-  /** See LoaderRequest. */
-  readonly snapshotCacheDir?: string;
 }
 
-export async function loadRuntime(language: Language, options: LoadRuntimeOptions = {}): Promise<LoaderReply> {
-  const { signal } = options;
-  if (signal?.aborted) return { ok: false, reason: "the wasm sandbox shut down while loading" };
-  const worker = spawnWorker("loader");
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort = () => {};
-  try {
-    return await new Promise<LoaderReply>((resolve) => {
+/**
+ * One loader worker, started at the first load; every load is a request to it and they run there
+ * concurrently. close() terminates it once the loads in progress replied (each reply is whole: a
+ * load's snapshot cache writes are settled before it replies); dispose() at once.
+ */
+export class RuntimeLoader implements AsyncDisposable {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private closing = false;
+  private readonly pending = new Map<number, (reply: LoaderReply) => void>();
+
+  constructor(private readonly data: LoaderData = {}) {}
+
+  load(language: Language, options: LoadRuntimeOptions = {}): Promise<LoaderReply> {
+    const { signal } = options;
+    if (signal?.aborted || this.closing) {
+      return Promise.resolve({ ok: false, reason: "the wasm sandbox shut down while loading" });
+    }
+    const worker = this.started();
+    const id = this.nextId++;
+    return new Promise<LoaderReply>((resolve) => {
       const timeoutMs = options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
-      timer = setTimeout(() => resolve({ ok: false, reason: `loading took longer than ${timeoutMs} ms` }), timeoutMs);
-      onAbort = () => resolve({ ok: false, reason: "the wasm sandbox shut down while loading" });
+      const timer = setTimeout(
+        () => settle({ ok: false, reason: `loading took longer than ${timeoutMs} ms` }),
+        timeoutMs,
+      );
+      const onAbort = () => settle({ ok: false, reason: "the wasm sandbox shut down while loading" });
+      const settle = (reply: LoaderReply) => {
+        if (!this.pending.delete(id)) return;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(reply);
+        if (this.closing && this.pending.size === 0) void this.terminate();
+      };
+      this.pending.set(id, settle);
       signal?.addEventListener("abort", onAbort, { once: true });
-      worker.once("message", (reply: LoaderReply) => resolve(reply));
-      worker.once("error", (error) => resolve({ ok: false, reason: `runtime loader failed: ${error.message}` }));
-      worker.once("exit", (code) => resolve({ ok: false, reason: `runtime loader exited with code ${code}` }));
-      const request: LoaderRequest =
-        options.snapshotCacheDir === undefined
-          ? { language }
-          : { language, snapshotCacheDir: options.snapshotCacheDir };
+      const request: LoaderRequest = { id, language };
       worker.postMessage(request);
     });
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
+  }
+
+  /** No more loads: the worker ends once those in progress replied. */
+  close(): void {
+    this.closing = true;
+    if (this.pending.size === 0) void this.terminate();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.closing = true;
+    this.failAll("the wasm sandbox shut down while loading");
+    await this.terminate();
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = spawnWorker("loader", { workerData: this.data });
+    worker.on("message", ({ id, reply }: LoaderMessage) => this.pending.get(id)?.(reply));
+    worker.once("error", (error) => this.failAll(`runtime loader failed: ${error.message}`));
+    worker.once("exit", (code) => this.failAll(`runtime loader exited with code ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+
+  private failAll(reason: string): void {
+    for (const settle of [...this.pending.values()]) settle({ ok: false, reason });
+  }
+
+  private async terminate(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
     await worker.terminate();
+  }
+}
+
+/** Loads one language in a loader worker of its own (tests; the sandbox shares one RuntimeLoader). */
+export async function loadRuntime(
+  language: Language,
+  options: LoadRuntimeOptions & LoaderData = {},
+): Promise<LoaderReply> {
+  const loader = new RuntimeLoader(
+    options.snapshotCacheDir === undefined ? {} : { snapshotCacheDir: options.snapshotCacheDir },
+  );
+  try {
+    return await loader.load(language, options);
+  } finally {
+    await loader[Symbol.asyncDispose]();
   }
 }

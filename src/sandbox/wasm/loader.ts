@@ -1,31 +1,49 @@
 /**
- * Worker entry that loads one language runtime (compile modules, boot and snapshot an interpreter)
- * off the main thread, so the server keeps answering /healthz and /readyz while runtimes load, and
- * languages load in parallel. Posts the assets (structured-cloneable) back and is then terminated.
+ * Worker entry that loads language runtimes (compile modules, boot and snapshot an interpreter) off
+ * the main thread, so the server keeps answering /healthz and /readyz while runtimes load. One
+ * loader thread serves every language of a sandbox: the loads are mostly waiting (boot processes,
+ * asynchronous compiles) and run concurrently in it, and one thread's start instead of one per
+ * language saves ~0.3 s of CPU when the cores are busiest (measured: four loader threads importing
+ * their runtime 490 ms, one importing all four 175 ms). Posts each language's assets
+ * (structured-cloneable) back under the request's id; terminated once every load replied.
  */
-import { parentPort } from "node:worker_threads";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { parentPort, workerData } from "node:worker_threads";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { type BootCacheLogRecord, configureBootCache, settleBootCacheWrites } from "./boot-cache.js";
-import type { LoaderReply, LoaderRequest } from "./load-runtime.js";
+import type { LoaderData, LoaderMessage, LoaderReply, LoaderRequest } from "./load-runtime.js";
 
 const port = parentPort;
 if (!port) throw new Error("the runtime loader must run in a worker thread");
 
-port.once("message", async ({ language, snapshotCacheDir }: LoaderRequest) => {
-  // The snapshot cache's records go back with the reply, for the server's log.
-  const log: BootCacheLogRecord[] = [];
-  configureBootCache(snapshotCacheDir, (record) => log.push(record));
-  let reply: LoaderReply;
+// The snapshot cache's records go back with the reply of the load they happened in, for the server's
+// log; those of no load (opening the cache directory) with every reply, as each language's own.
+const currentLog = new AsyncLocalStorage<BootCacheLogRecord[]>();
+const unscoped: BootCacheLogRecord[] = [];
+configureBootCache((workerData as LoaderData | undefined)?.snapshotCacheDir, (record) =>
+  (currentLog.getStore() ?? unscoped).push(record),
+);
+
+async function load(language: LoaderRequest["language"]): Promise<LoaderReply> {
   try {
-    const load = WASM_RUNTIMES[language];
-    if (!load) throw new Error("no WebAssembly runtime for this language yet");
-    const runtime = await load();
+    const runtimeOf = WASM_RUNTIMES[language];
+    if (!runtimeOf) throw new Error("no WebAssembly runtime for this language yet");
+    const runtime = await runtimeOf();
     const assets = await runtime.load();
-    reply = { ok: true, assets, info: { name: runtime.info.name, version: runtime.info.version } };
+    return { ok: true, assets, info: { name: runtime.info.name, version: runtime.info.version } };
   } catch (error) {
-    reply = { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
-  // This worker is terminated once it replied: a cache file still being written would be lost.
-  await settleBootCacheWrites();
-  port.postMessage(log.length > 0 ? { ...reply, bootCacheLog: log } : reply);
+}
+
+port.on("message", ({ id, language }: LoaderRequest) => {
+  const log: BootCacheLogRecord[] = [];
+  void currentLog.run(log, async () => {
+    const reply = await load(language);
+    // This worker is terminated once every load replied: a cache file still being written would be lost.
+    await settleBootCacheWrites();
+    const records = [...unscoped, ...log];
+    const message: LoaderMessage = { id, reply: records.length > 0 ? { ...reply, bootCacheLog: records } : reply };
+    port.postMessage(message);
+  });
 });

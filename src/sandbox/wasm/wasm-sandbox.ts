@@ -27,7 +27,7 @@ import type {
 import { SCRIPT_FILES } from "../types.js";
 import { changedFiles } from "../workspace.js";
 import { byLoadPriority, defaultLoadConcurrency, startLoads } from "./load-order.js";
-import { type LoaderReply, loadRuntime } from "./load-runtime.js";
+import { type LoaderReply, RuntimeLoader } from "./load-runtime.js";
 import { type PoolRun, WorkerPool } from "./worker-pool.js";
 
 export interface WasmSandboxOptions {
@@ -46,7 +46,7 @@ export interface WasmSandboxOptions {
    * start boots afresh. Only used by the default `load`.
    */
   readonly snapshotCacheDir?: string;
-  /** Loads one language (default: loadRuntime, in a loader worker); tests substitute slow or failing loads. */
+  /** Loads one language (default: a request to the sandbox's one RuntimeLoader worker); tests substitute slow or failing loads. */
   readonly load?: (language: Language, signal: AbortSignal) => Promise<LoaderReply>;
   readonly logger: Logger;
 }
@@ -77,12 +77,17 @@ export class WasmSandbox implements LoadingSandbox {
     // Loaders start first: the pool's workers start meanwhile.
     const concurrency = options.loadConcurrency ?? defaultLoadConcurrency(availableParallelism());
     const { snapshotCacheDir } = options;
-    const load =
-      options.load ??
-      ((language, signal) =>
-        loadRuntime(language, { signal, ...(snapshotCacheDir === undefined ? {} : { snapshotCacheDir }) }));
+    // One loader worker for every language, ended once they all loaded or at shutdown.
+    const loader = options.load
+      ? undefined
+      : new RuntimeLoader(snapshotCacheDir === undefined ? {} : { snapshotCacheDir });
+    const load = options.load ?? ((language, signal) => (loader as RuntimeLoader).load(language, { signal }));
     const loads = startLoads(wanted, concurrency, (language) => load(language, shutdown.signal));
     for (const load of loads) load.catch(() => undefined);
+    if (loader) {
+      shutdown.signal.addEventListener("abort", () => void loader[Symbol.asyncDispose](), { once: true });
+      void Promise.allSettled(loads).then(() => loader.close());
+    }
     let pool: WorkerPool;
     try {
       pool = await WorkerPool.start({
