@@ -35,3 +35,18 @@ describe("snapshot cache configuration", () => {
     expect(loadConfig({}, ["--snapshot-cache-dir=/c"]).snapshotCacheDir).toBe("/c");
   });
 });
+
+describe("wasm languages configuration", () => {
+  it("loads every language by default; SANDBOX_WASM_LANGUAGES or --wasm-languages picks some", () => {
+    expect(loadConfig({}).wasmLanguages).toEqual(["javascript", "ruby", "python", "bash"]);
+    expect(loadConfig({ SANDBOX_WASM_LANGUAGES: " python , ruby,python" }).wasmLanguages).toEqual(["python", "ruby"]);
+    expect(loadConfig({ SANDBOX_WASM_LANGUAGES: "ruby" }, ["--wasm-languages=bash"]).wasmLanguages).toEqual(["bash"]);
+  });
+
+  it("refuses an unknown language or an empty list, naming the variable", () => {
+    expect(() => loadConfig({ SANDBOX_WASM_LANGUAGES: "python,cobol" })).toThrow(
+      /SANDBOX_WASM_LANGUAGES: entries must be among javascript, ruby, python, bash/,
+    );
+    expect(() => loadConfig({}, ["--wasm-languages", ","])).toThrow(/SANDBOX_WASM_LANGUAGES: name at least one/);
+  });
+});

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { DEFAULT_EGRESS_LIMITS } from "./egress/limits.js";
 import { BUILTIN_DEFAULT_POLICY, ceilingIssues, policySchema } from "./policy/schema.js";
 import { DEFAULT_LIMITS, type Limits, MAX_LIMITS } from "./sandbox/limits.js";
+import { LANGUAGES, type Language } from "./sandbox/types.js";
 
 const MiB = 1024 * 1024;
 
@@ -66,6 +67,14 @@ export const configSchema = z
       )
       .default([]),
     dangerouslyEnableNoopSandbox: bool.default(false),
+    /** The languages the wasm sandbox loads (default: all). Fewer start sooner and take less memory. */
+    wasmLanguages: list
+      .refine((entries) => entries.length > 0, { message: "name at least one language" })
+      .refine((entries) => entries.every((entry) => (LANGUAGES as readonly string[]).includes(entry)), {
+        message: `entries must be among ${LANGUAGES.join(", ")}`,
+      })
+      .transform((entries) => [...new Set(entries)] as Language[])
+      .default([...LANGUAGES]),
     /**
      * Opt-in on-disk cache of the interpreters' boot snapshots: restarts skip the boots, but reuse
      * the cached interpreter state (string-hash seeds included) until the directory is deleted.
@@ -221,6 +230,7 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = {
   processSandbox: "SANDBOX_PROCESS_SANDBOX",
   processBinaries: "SANDBOX_PROCESS_BINARIES",
   dangerouslyEnableNoopSandbox: "SANDBOX_DANGEROUSLY_ENABLE_NOOP_SANDBOX",
+  wasmLanguages: "SANDBOX_WASM_LANGUAGES",
   snapshotCacheDir: "SANDBOX_SNAPSHOT_CACHE_DIR",
   defaultTimeoutMs: "SANDBOX_DEFAULT_TIMEOUT_MS",
   maxTimeoutMs: "SANDBOX_MAX_TIMEOUT_MS",
@@ -278,6 +288,7 @@ const FLAGS: Readonly<Record<string, { key: keyof Config; boolean?: true }>> = {
   "--no-auth": { key: "noAuth", boolean: true },
   "--data-dir": { key: "dataDir" },
   "--snapshot-cache-dir": { key: "snapshotCacheDir" },
+  "--wasm-languages": { key: "wasmLanguages" },
 };
 
 export class ConfigError extends Error {

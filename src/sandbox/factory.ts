@@ -20,6 +20,7 @@ export async function createSandboxes(config: Config, logger: Logger): Promise<S
   sandboxes.push(
     await WasmSandbox.start({
       workers: config.workers,
+      languages: config.wasmLanguages,
       maxQueue: config.maxQueue,
       maxWorkerHeapMb: config.maxWorkerHeapMb,
       maxParkedWorkers: config.maxWaitingEffects,
