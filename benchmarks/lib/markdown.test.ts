@@ -139,14 +139,21 @@ describe("renderMarkdown", () => {
           runs: [run],
           firstResultMs: 2600,
           readyMs: 2400,
+          onlyThisLanguage: { runs: [run], firstResultMs: 1500, readyMs: 1400 },
           warmSnapshotCache: { runs: [cached], firstResultMs: 1100, readyMs: 900 },
         },
       },
     });
-    expect(withCold).toContain("| spawn to first result, warm snapshot cache (opt-in) |");
-    expect(withCold).toContain("| python | 2400 ms | 2600 ms | 200 ms | 200.0 MiB | 1100 ms |");
-    expect(withCold).toContain("| javascript | 2400 ms | 2600 ms | 200 ms | 200.0 MiB | 2500 ms (no boot snapshot) |");
-    expect(withCold).toContain("| ruby | 2400 ms | 2600 ms | 200 ms | 200.0 MiB | 1800 ms (1 of 2 missed the cache) |");
+    expect(withCold).toContain(
+      "| spawn to first result, only this language configured | spawn to first result, warm snapshot cache (opt-in) |",
+    );
+    expect(withCold).toContain("| python | 2400 ms | 2600 ms | 200 ms | 200.0 MiB | 1500 ms | 1100 ms |");
+    expect(withCold).toContain(
+      "| javascript | 2400 ms | 2600 ms | 200 ms | 200.0 MiB | - | 2500 ms (no boot snapshot) |",
+    );
+    expect(withCold).toContain(
+      "| ruby | 2400 ms | 2600 ms | 200 ms | 200.0 MiB | - | 1800 ms (1 of 2 missed the cache) |",
+    );
   });
 
   it("shows a negative RSS difference as noise, not as a saving", () => {

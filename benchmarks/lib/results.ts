@@ -49,6 +49,11 @@ export interface ColdStart extends ColdStartSeries {
    * from disk. Shown beside the default, never checked against the target (the default is off).
    */
   readonly warmSnapshotCache?: Maybe<ColdStartSeries>;
+  /**
+   * With SANDBOX_WASM_LANGUAGES set to this language alone: no other runtime loads beside it. Shown
+   * beside the default, never checked against the target (the default loads all four).
+   */
+  readonly onlyThisLanguage?: Maybe<ColdStartSeries>;
 }
 
 export interface SampledLatency extends LatencySummary {
