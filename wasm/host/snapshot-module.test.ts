@@ -1,16 +1,22 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { restoredSpares } from "../../runtimes/restored-spares.js";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
-import { applySegments } from "./detach-data.js";
+import { applySegments, detachActiveData } from "./detach-data.js";
+import { exportMutableGlobals } from "./global-export.js";
+import { importMemory } from "./memory-import.js";
 import { captureSnapshot } from "./memory-snapshot.js";
 import {
   instantiateFresh,
+  prepareForSnapshots,
   prepareRestored,
   type RestoreTarget,
   restoredPages,
   restoreInto,
   rewriteForSnapshots,
 } from "./snapshot-module.js";
+import { SectionId, writeModule } from "./wasm-binary.js";
 import { tinyExports, tinyModule } from "./wasm-test-modules.js";
 
 /** The tiny module booted (segments applied, memory grown to 3 pages, counter bumped) and captured. */
@@ -27,6 +33,55 @@ async function bootedTarget(): Promise<RestoreTarget> {
 }
 
 const LIMIT = 16 * WASM_PAGE_BYTES;
+
+/** The three rewrites one after the other, each over the whole module (what prepareForSnapshots fuses). */
+function stepByStep(bytes: Uint8Array) {
+  const detached = detachActiveData(bytes);
+  const withMemoryImport = importMemory(detached.bytes);
+  const withGlobals = exportMutableGlobals(withMemoryImport.bytes);
+  return { bytes: withGlobals.bytes, detached, withMemoryImport, withGlobals };
+}
+
+describe("prepareForSnapshots", () => {
+  it.each([
+    ["the tiny test module", () => tinyModule(4)],
+    [
+      "ruby+stdlib.wasm",
+      () =>
+        new Uint8Array(
+          readFileSync(createRequire(import.meta.url).resolve("@ruby/3.4-wasm-wasi/dist/ruby+stdlib.wasm")),
+        ),
+    ],
+  ])("gives byte for byte what the three rewrites give one after the other (%s)", (_name, read) => {
+    const bytes = read();
+    const fused = prepareForSnapshots(bytes);
+    const steps = stepByStep(bytes);
+    expect(Buffer.compare(fused.bytes, steps.bytes)).toBe(0);
+    expect(fused.memoryImport).toEqual(steps.withMemoryImport.memoryImport);
+    expect(fused.minimumPages).toBe(steps.withMemoryImport.minimumPages);
+    expect(fused.globalNames).toEqual(steps.withGlobals.exportNames);
+    expect(fused.segments.map((s) => s.offset)).toEqual(steps.detached.segments.map((s) => s.offset));
+    const none = new Uint8Array(0);
+    const same = fused.segments.every(
+      (s, i) => Buffer.compare(s.bytes, steps.detached.segments[i]?.bytes ?? none) === 0,
+    );
+    expect(same).toBe(true);
+    expect(fused.freshMemoryIsZero).toBe(true);
+  });
+
+  it("says a fresh memory is not all zero when the module has a start function", () => {
+    const name = (text: string) => [text.length, ...new TextEncoder().encode(text)];
+    const withStart = writeModule([
+      { id: SectionId.type, content: Uint8Array.of(1, 0x60, 0, 0) },
+      { id: SectionId.function, content: Uint8Array.of(1, 0) },
+      { id: SectionId.memory, content: Uint8Array.of(1, 0, 1) },
+      { id: SectionId.export, content: Uint8Array.of(1, ...name("memory"), 2, 0) },
+      { id: SectionId.start, content: Uint8Array.of(0) },
+      { id: SectionId.code, content: Uint8Array.of(1, 2, 0, 0x0b) },
+    ]);
+    expect(prepareForSnapshots(withStart).freshMemoryIsZero).toBe(false);
+  });
+});
 
 describe("restoreInto (a new instance on a used memory)", () => {
   it("leaves the memory byte for byte as a restore on a new memory does, and the globals too", async () => {

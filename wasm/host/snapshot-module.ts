@@ -1,9 +1,10 @@
 /**
  * The generic snapshot builder for WASI modules (used by Python and Ruby), in three steps:
  *
- * 1. `rewriteForSnapshots(bytes)` (main thread, once): memory 0 imported so every instance gets its
- *    own capped Memory, every mutable global exported so it can be captured and restored, and active
- *    data segments made passive so a new memory starts all zero (the snapshot carries their bytes).
+ * 1. `rewriteForSnapshots(bytes)` (once; `prepareForSnapshots` without the compile): memory 0
+ *    imported so every instance gets its own capped Memory, every mutable global exported so it can
+ *    be captured and restored, and active data segments taken out (detach-data.ts) so a new memory
+ *    starts all zero (the snapshot carries their bytes).
  * 2. The runtime boots one interpreter with `instantiateFresh` on a memory to which it applied the
  *    segments (`applySegments`), runs its trusted initialisation, and captures it (memory-snapshot.ts).
  * 3. `prepareRestored(target, limit)` (worker, per execution, ahead of time through a SparePool): a
@@ -13,11 +14,12 @@
  *    before its request is known. Restoring runs no guest code, so nothing calls WASI before that.
  */
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
-import { type DataSegment, detachActiveData } from "./detach-data.js";
+import { type DataSegment, detachDataSection } from "./detach-data.js";
 import { exportMutableGlobals } from "./global-export.js";
 import { importMemory, type MemoryImportName } from "./memory-import.js";
 import { type MemorySnapshot, overwriteWithSnapshot, restoreSnapshot } from "./memory-snapshot.js";
 import { PREVIEW1_FUNCTIONS, type WasiHost } from "./wasi-host.js";
+import { putSection, readSections, SectionId, writeModule } from "./wasm-binary.js";
 
 const WASI_MODULE = "wasi_snapshot_preview1";
 
@@ -32,18 +34,54 @@ export interface SnapshotReadyModule {
   readonly segments: readonly DataSegment[];
 }
 
-/** Rewrite and compile a WASI module for snapshots (step 1). */
-export async function rewriteForSnapshots(bytes: Uint8Array): Promise<SnapshotReadyModule> {
-  const withMemoryImport = importMemory(bytes);
+/** Step 1 before compiling: the rewritten module's bytes and what the boot and restores need. */
+export interface SnapshotReadyBytes extends Omit<SnapshotReadyModule, "module"> {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /**
+   * True when instantiating the rewritten module writes nothing to its memory (no active data
+   * segment, no start function): a memory made for it is then all zero until its code runs.
+   */
+  readonly freshMemoryIsZero: boolean;
+}
+
+/** The sections importMemory and exportMutableGlobals read and rewrite; they leave every other one as it is. */
+const HEADER_SECTIONS: ReadonlySet<number> = new Set([
+  SectionId.import,
+  SectionId.memory,
+  SectionId.global,
+  SectionId.export,
+]);
+
+/**
+ * Rewrite a WASI module for snapshots (step 1) without compiling it: the same bytes as
+ * detachActiveData, then importMemory, then exportMutableGlobals, with the module copied once. The
+ * two header rewrites run on a module of just the sections they touch (a few KB), whose results
+ * replace those sections, instead of each copying the whole module (12 MB of ruby.wasm's code).
+ * The segments are views into `bytes`: keep it unchanged while they are used.
+ */
+export function prepareForSnapshots(bytes: Uint8Array): SnapshotReadyBytes {
+  const sections = readSections(bytes);
+  const withMemoryImport = importMemory(writeModule(sections.filter((s) => HEADER_SECTIONS.has(s.id))));
   const withGlobals = exportMutableGlobals(withMemoryImport.bytes);
-  const detached = detachActiveData(withGlobals.bytes);
+  let out = sections.filter((s) => !HEADER_SECTIONS.has(s.id));
+  for (const section of readSections(withGlobals.bytes)) out = putSection(out, section);
+  const data = out.find((s) => s.id === SectionId.data);
+  const detached = data ? detachDataSection(data.content) : undefined;
+  if (detached) out = putSection(out, { id: SectionId.data, content: detached.content });
   return {
-    module: await WebAssembly.compile(detached.bytes),
+    bytes: writeModule(out),
     memoryImport: withMemoryImport.memoryImport,
     minimumPages: withMemoryImport.minimumPages,
     globalNames: withGlobals.exportNames,
-    segments: detached.segments,
+    segments: detached?.segments ?? [],
+    freshMemoryIsZero: !out.some((s) => s.id === SectionId.start),
   };
+}
+
+/** Rewrite and compile a WASI module for snapshots (step 1). */
+export async function rewriteForSnapshots(bytes: Uint8Array): Promise<SnapshotReadyModule> {
+  const { bytes: rewritten, memoryImport, minimumPages, globalNames, segments } = prepareForSnapshots(bytes);
+  return { module: await WebAssembly.compile(rewritten), memoryImport, minimumPages, globalNames, segments };
 }
 
 /** A new instance on its own memory, waiting for its execution's WASI host. */

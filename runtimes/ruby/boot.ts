@@ -1,0 +1,112 @@
+/**
+ * Ruby's one-time boot, run in the short-lived Liftoff-only child process that wasm.ts's load()
+ * starts (src/sandbox/wasm/boot-process.ts calls bootRubySnapshot by name). This module is the
+ * child's entry: it imports only what the boot needs, not the service's runtime code.
+ *
+ * 1. Rewrite ruby+stdlib.wasm for snapshots (wasm/host/snapshot-module.ts prepareForSnapshots): the
+ *    10,000 active data segments (18 MiB, mostly the embedded stdlib) taken out, memory 0 imported,
+ *    mutable globals exported. The rewritten bytes (12 MB instead of 30) go back to the service,
+ *    which compiles them for the executions; nothing is rewritten or compiled twice on either side.
+ * 2. Boot one interpreter with no guest code: the data segments applied by hand, libc/wasi-vfs
+ *    init, ruby_init with RubyGems, the per-execution bootstrap compiled (bootstrap.ts),
+ *    Sandbox::HTTP defined (sandbox-http.ts, loads `json`), a GC; then capture its memory and
+ *    globals (wasm/host/memory-snapshot.ts).
+ *
+ * CPU of the child, medians of 11 runs on the noisy 2-core development VM (before these changes in
+ * brackets): node start ~155 ms, imports ~75 (115), read ~55, rewrite ~70 (230: three passes over
+ * 30 MB), compile ~20 (165: src/sandbox/wasm/boot-process.ts V8_FLAGS), segments ~20, ruby_init ~650-710 (1100), bootstrap +
+ * Sandbox::HTTP + GC ~45 (65), capture ~50, reply ~50 (65); in all ~1.2-1.3 s (2.1 s).
+ */
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { applySegments } from "../../wasm/host/detach-data.js";
+import { httpDevicePreopen } from "../../wasm/host/http-device.js";
+import type { MemoryImportName } from "../../wasm/host/memory-import.js";
+import { captureSnapshot, type MemorySnapshot } from "../../wasm/host/memory-snapshot.js";
+import { instantiateFresh, prepareForSnapshots, type SnapshotReadyModule } from "../../wasm/host/snapshot-module.js";
+import { createWasiHost } from "../../wasm/host/wasi-host.js";
+import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
+import { BOOTSTRAP_DEFINITION } from "./bootstrap.js";
+import { RubyGuest, sealedRubyImports } from "./ruby-abi.js";
+import { SANDBOX_HTTP_DEFINITION } from "./sandbox-http.js";
+
+const PACKAGE = "@ruby/3.4-wasm-wasi";
+const WASM_FILE = "dist/ruby+stdlib.wasm";
+/** ruby_options arguments of the snapshot interpreter; `-e_=0` keeps it from reading a script. */
+export const RUBY_INIT_ARGS = ["ruby", "-EUTF-8", "-e_=0"] as const;
+/** Memory cap while booting the snapshot interpreter. */
+const BOOT_MEMORY_BYTES = 512 * 1024 * 1024;
+
+/** Path of ruby+stdlib.wasm inside the installed package (resolved, never hard-coded). */
+export function rubyWasmPath(): string {
+  return createRequire(import.meta.url).resolve(`${PACKAGE}/${WASM_FILE}`);
+}
+
+/** What the boot process sends back: the rewritten module's bytes and the snapshot taken with them. */
+export interface RubyBoot {
+  readonly snapshot: MemorySnapshot;
+  readonly rubyVersion: string;
+  /** The module rewritten for snapshots (prepareForSnapshots), for the service to compile. */
+  readonly moduleBytes: Uint8Array<ArrayBuffer>;
+  readonly memoryImport: MemoryImportName;
+  readonly minimumPages: number;
+}
+
+/** Boot one interpreter with no guest code, compile the bootstrap into it, and capture it. */
+function bootSnapshot(
+  ready: SnapshotReadyModule,
+  freshMemoryIsZero: boolean,
+): { snapshot: MemorySnapshot; rubyVersion: string } {
+  const discard = { write: () => undefined, length: 0 };
+  const fs = createGuestFilesystem({ files: [], maxFilesystemBytes: 0 });
+  const device = httpDevicePreopen(() => {
+    throw new Error("the snapshot interpreter made an HTTP call while booting");
+  });
+  const memory = new WebAssembly.Memory({
+    initial: ready.minimumPages,
+    maximum: BOOT_MEMORY_BYTES / WASM_PAGE_BYTES,
+  });
+  const fresh = instantiateFresh(
+    { ...ready, otherImports: sealedRubyImports(ready.module, ready.memoryImport) },
+    memory,
+  );
+  fresh.attach(
+    createWasiHost({
+      args: [],
+      env: {},
+      stdin: "",
+      preopens: [...fs.preopens, device],
+      context: { stdout: discard, stderr: discard, deadline: Number.POSITIVE_INFINITY, cancelled: () => false },
+    }),
+  );
+  applySegments(memory, ready.segments);
+  const guest = new RubyGuest(fresh.instance);
+  guest.initialize();
+  guest.rubyInit(RUBY_INIT_ARGS);
+  const version = guest.evalProtect("RUBY_VERSION");
+  if (version.state !== 0) throw new Error("ruby.wasm failed to report RUBY_VERSION");
+  const rubyVersion = guest.readString(version.value);
+  if (guest.evalProtect(BOOTSTRAP_DEFINITION).state !== 0) throw new Error("the ruby bootstrap failed to compile");
+  if (guest.evalProtect(SANDBOX_HTTP_DEFINITION).state !== 0) throw new Error("Sandbox::HTTP failed to load");
+  if (guest.evalProtect("GC.start; nil").state !== 0) throw new Error("ruby.wasm failed to collect garbage");
+  // With the data detached, the new memory was all zero before the segments were applied, so
+  // restore copies only the stored pages into an untouched memory (clearFirst false).
+  const snapshot = captureSnapshot(memory, fresh.instance, ready.globalNames, freshMemoryIsZero);
+  return { snapshot, rubyVersion };
+}
+
+/** The boot, from the package's bytes (in the child process; see the top of this file). */
+export async function bootRubySnapshot(): Promise<RubyBoot> {
+  const prepared = prepareForSnapshots(new Uint8Array(await readFile(rubyWasmPath())));
+  const { bytes, freshMemoryIsZero, ...layout } = prepared;
+  const ready: SnapshotReadyModule = { ...layout, module: await WebAssembly.compile(bytes) };
+  const { snapshot, rubyVersion } = bootSnapshot(ready, freshMemoryIsZero);
+  return {
+    snapshot,
+    rubyVersion,
+    moduleBytes: bytes,
+    memoryImport: ready.memoryImport,
+    minimumPages: ready.minimumPages,
+  };
+}
