@@ -25,7 +25,20 @@ import { activeBootCache, type BootCache } from "./boot-cache.js";
 /** A boot that takes longer than this fails (the language is then unavailable). */
 export const DEFAULT_BOOT_TIMEOUT_MS = 120_000;
 const STDERR_TAIL_BYTES = 2_000;
-const V8_FLAGS = ["--liftoff-only"] as const;
+/**
+ * The boot process's V8 flags. They change how the child compiles and collects, nothing a snapshot
+ * holds:
+ * - --liftoff-only: see the top of this file.
+ * - --no-concurrent-marking: every memory.grow gives the memory a new ArrayBuffer, which V8 counts
+ *   as the whole memory (40-70 MB) of new external memory, and each time it starts a major GC of the
+ *   small JavaScript heap; Ruby's ruby_init grows memory dozens of times. With concurrent marking
+ *   those were 42-49 GCs and ruby_init took ~1150 ms of CPU; without, 15-17 GCs and ~650 ms
+ *   (measured, medians of 3 runs each).
+ * - --wasm-lazy-validation: a function is validated when first called rather than all at compile
+ *   (Ruby: compile ~160 -> ~40 ms; a boot calls a fraction of them). The service compiles the same
+ *   bytes with full validation before any execution runs them.
+ */
+const V8_FLAGS = ["--liftoff-only", "--no-concurrent-marking", "--wasm-lazy-validation"] as const;
 
 export interface BootEntry {
   /** file: URL of the module (one of ours) exporting the boot function. */
