@@ -20,7 +20,7 @@ import type { QuickJSContext, QuickJSRuntime } from "quickjs-emscripten";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { GuestSummary } from "./guest/protocol.js";
 import { GuestApi, GuestException } from "./guest-api.js";
-import { MemorySnapshot } from "./memory-snapshot.js";
+import { type MemoryImage, MemorySnapshot, writeImage } from "./memory-snapshot.js";
 import { drive, type PumpControl, type PumpEnd } from "./pump.js";
 import { instantiateQuickJS, type QuickJSInstance } from "./quickjs-module.js";
 
@@ -41,7 +41,7 @@ export interface InstanceTimings {
 
 /** A snapshot clones start from, with the engine addresses it was taken at. */
 export interface BashSeed {
-  readonly bytes: Uint8Array;
+  readonly image: MemoryImage;
   readonly rt: unknown;
   readonly ctx: unknown;
 }
@@ -97,14 +97,14 @@ export class BashInstance {
 
   /** A new instance on a new memory, in the state of `seed` (see the module comment). */
   static async clone(wasmModule: WebAssembly.Module, seed: BashSeed): Promise<BashInstance> {
-    const { bytes } = seed;
-    const quickjs = await instantiateQuickJS(wasmModule, bytes.byteLength / WASM_PAGE_BYTES);
+    const { image } = seed;
+    const quickjs = await instantiateQuickJS(wasmModule, image.byteLength / WASM_PAGE_BYTES);
     const { runtime, context } = newEngine(quickjs);
-    if (quickjs.memory.buffer.byteLength !== bytes.byteLength || !sameEngineAddresses(seed, runtime, context)) {
+    if (quickjs.memory.buffer.byteLength !== image.byteLength || !sameEngineAddresses(seed, runtime, context)) {
       throw new Error("bash runtime: a clone's engine does not match its snapshot");
     }
     const started = performance.now();
-    new Uint8Array(quickjs.memory.buffer).set(bytes);
+    writeImage(image, quickjs.memory);
     return BashInstance.finish(quickjs, runtime, context, started, true);
   }
 
@@ -218,7 +218,7 @@ export class BashInstance {
    */
   seed(): BashSeed {
     return {
-      bytes: this.snapshot.captured,
+      image: this.snapshot.image,
       rt: (this.runtime as unknown as EngineAddresses).rt?.value,
       ctx: (this.context as unknown as EngineAddresses).ctx?.value,
     };

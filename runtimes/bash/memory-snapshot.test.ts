@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
-import { MemorySnapshot } from "./memory-snapshot.js";
+import { captureImage, MemorySnapshot, writeImage } from "./memory-snapshot.js";
+
+const P = WASM_PAGE_BYTES;
 
 describe("MemorySnapshot", () => {
   it("restores every byte and zeroes memory grown since the snapshot", () => {
@@ -8,23 +10,23 @@ describe("MemorySnapshot", () => {
     const view = () => new Uint8Array(memory.buffer);
     view().set([1, 2, 3], 100);
     const snapshot = new MemorySnapshot(memory);
-    expect(snapshot.byteLength).toBe(2 * WASM_PAGE_BYTES);
+    expect(snapshot.byteLength).toBe(2 * P);
 
     view().fill(9);
     memory.grow(2);
-    view().fill(7, 2 * WASM_PAGE_BYTES);
+    view().fill(7, 2 * P);
     snapshot.restore();
 
     expect(Array.from(view().subarray(99, 104))).toEqual([0, 1, 2, 3, 0]);
     expect(
       view()
-        .subarray(0, 2 * WASM_PAGE_BYTES)
+        .subarray(0, 2 * P)
         .filter((b) => b === 9).length,
     ).toBe(0);
-    expect(view().byteLength).toBe(4 * WASM_PAGE_BYTES);
+    expect(view().byteLength).toBe(4 * P);
     expect(
       view()
-        .subarray(2 * WASM_PAGE_BYTES)
+        .subarray(2 * P)
         .every((b) => b === 0),
     ).toBe(true);
   });
@@ -37,5 +39,40 @@ describe("MemorySnapshot", () => {
     snapshot.restore();
     snapshot.restore();
     expect(new Uint8Array(memory.buffer)[0]).toBe(42);
+  });
+});
+
+describe("MemoryImage", () => {
+  it("holds only the pages with a non-zero byte, adjacent ones as one run", () => {
+    const memory = new WebAssembly.Memory({ initial: 6 });
+    const view = new Uint8Array(memory.buffer);
+    view[5] = 1; // page 0
+    view[2 * P + 7] = 2; // pages 2 and 3: one run
+    view[4 * P - 1] = 3;
+    const image = captureImage(memory);
+    expect(image.byteLength).toBe(6 * P);
+    expect(Array.from(image.runs)).toEqual([0, P, 2 * P, 2 * P]);
+    expect(image.data.byteLength).toBe(3 * P);
+    expect([image.data[5], image.data[P + 7], image.data[3 * P - 1]]).toEqual([1, 2, 3]);
+  });
+
+  it("writes back every byte: the runs, zeros over dirtied gaps and above its size", () => {
+    const source = new WebAssembly.Memory({ initial: 4 });
+    const original = new Uint8Array(source.buffer);
+    for (let i = 0; i < P; i++) original[i] = (i * 7) & 0xff;
+    original[3 * P + 11] = 5;
+    const image = captureImage(source);
+
+    const target = new WebAssembly.Memory({ initial: 6 });
+    new Uint8Array(target.buffer).fill(0xee);
+    writeImage(image, target);
+    const written = new Uint8Array(target.buffer);
+    expect(Buffer.compare(written.subarray(0, 4 * P), original)).toBe(0);
+    expect(written.subarray(4 * P).every((b) => b === 0)).toBe(true);
+  });
+
+  it("refuses a memory smaller than the image", () => {
+    const image = captureImage(new WebAssembly.Memory({ initial: 3 }));
+    expect(() => writeImage(image, new WebAssembly.Memory({ initial: 2 }))).toThrow(RangeError);
   });
 });

@@ -6,28 +6,98 @@
  * memory-limit settings) lives in linear memory. The one internal global, the shadow-stack pointer,
  * is back at its base whenever control is in the host between calls, provided no call trapped;
  * after a trap the instance is discarded instead of restored (see bash-instance.ts).
- * Memory never shrinks, so restore copies the snapshot back and zeroes everything above it.
- * `bytes` also seeds a brand-new instance (bash-instance.ts `BashInstance.clone`).
+ * Memory never shrinks, so restore rewrites the snapshot's range and zeroes everything above it.
+ *
+ * The snapshot is kept as a MemoryImage: only the pages holding a non-zero byte (after the bundle's
+ * evaluation 209 of 308 pages: the rest is the untouched part of emscripten's 5 MiB stack and the
+ * heap's top), so it is a third smaller to copy, send from the boot process and keep per instance.
+ * `image` also seeds a brand-new instance (bash-instance.ts `BashInstance.clone`).
  */
+import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { isZeroRange, zeroDirtyBlocks } from "../../wasm/host/zero-blocks.js";
+
+/** The non-zero pages of a linear memory; every other byte below `byteLength` is zero. */
+export interface MemoryImage {
+  /** Size of the memory the image was taken from. */
+  readonly byteLength: number;
+  /** Page-aligned [offset, length] pairs of the captured runs, ascending, never touching each other. */
+  readonly runs: Uint32Array;
+  /** The runs' bytes, back to back. */
+  readonly data: Uint8Array;
+}
+
+/** Whether the page at `offset` of `view` holds only zeros (reading an untouched page commits no memory). */
+function zeroPage(view: Buffer, offset: number): boolean {
+  return isZeroRange(view, offset, offset + WASM_PAGE_BYTES);
+}
+
+function bufferOf(memory: WebAssembly.Memory): Buffer {
+  return Buffer.from(memory.buffer, 0, memory.buffer.byteLength);
+}
+
+/** A copy of the memory's non-zero pages. */
+export function captureImage(memory: WebAssembly.Memory): MemoryImage {
+  const view = bufferOf(memory);
+  const pairs: number[] = [];
+  let size = 0;
+  let runStart = -1;
+  for (let offset = 0; offset <= view.byteLength; offset += WASM_PAGE_BYTES) {
+    const holdsData = offset < view.byteLength && !zeroPage(view, offset);
+    if (holdsData && runStart < 0) runStart = offset;
+    if (!holdsData && runStart >= 0) {
+      pairs.push(runStart, offset - runStart);
+      size += offset - runStart;
+      runStart = -1;
+    }
+  }
+  const runs = Uint32Array.from(pairs);
+  const data = new Uint8Array(size);
+  let at = 0;
+  for (let i = 0; i < runs.length; i += 2) {
+    const offset = runs[i] ?? 0;
+    const length = runs[i + 1] ?? 0;
+    data.set(view.subarray(offset, offset + length), at);
+    at += length;
+  }
+  return { byteLength: view.byteLength, runs, data };
+}
+
+/**
+ * Bring `memory` to `image`: the runs copied in, every other byte zeroed, including everything above
+ * `image.byteLength` (a 4 KiB page already zero is only read, never written). `memory` must be at least that large.
+ */
+export function writeImage(image: MemoryImage, memory: WebAssembly.Memory): void {
+  const view = bufferOf(memory);
+  if (view.byteLength < image.byteLength) throw new RangeError("memory is smaller than the image");
+  const zeroUpTo = (from: number, to: number) => zeroDirtyBlocks(view, from, to);
+  let next = 0;
+  let at = 0;
+  for (let i = 0; i < image.runs.length; i += 2) {
+    const offset = image.runs[i] ?? 0;
+    const length = image.runs[i + 1] ?? 0;
+    zeroUpTo(next, offset);
+    view.set(image.data.subarray(at, at + length), offset);
+    at += length;
+    next = offset + length;
+  }
+  zeroUpTo(next, image.byteLength);
+  zeroUpTo(image.byteLength, view.byteLength);
+}
+
 export class MemorySnapshot {
-  private readonly bytes: Uint8Array;
+  /** What restore writes back (read-only by convention: shared with clones as their starting point). */
+  readonly image: MemoryImage;
 
   constructor(private readonly memory: WebAssembly.Memory) {
-    this.bytes = new Uint8Array(memory.buffer).slice();
+    this.image = captureImage(memory);
   }
 
+  /** Size of the memory at capture: the baseline a run's memory limit is checked against. */
   get byteLength(): number {
-    return this.bytes.byteLength;
-  }
-
-  /** The captured memory, read-only by convention (shared with clones as their starting point). */
-  get captured(): Uint8Array {
-    return this.bytes;
+    return this.image.byteLength;
   }
 
   restore(): void {
-    const view = new Uint8Array(this.memory.buffer);
-    view.set(this.bytes);
-    if (view.byteLength > this.bytes.byteLength) view.fill(0, this.bytes.byteLength);
+    writeImage(this.image, this.memory);
   }
 }

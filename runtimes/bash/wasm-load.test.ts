@@ -9,7 +9,10 @@ import { type BashRunner, bashWasmRuntime } from "./wasm.js";
 describe("bash load()", () => {
   it("ships a seed that runners clone instead of evaluating the bundle again", async () => {
     const assets = await bashWasmRuntime.load();
-    expect((assets.seed as { bytes?: unknown }).bytes).toBeInstanceOf(Uint8Array);
+    const image = (assets.seed as { image?: { byteLength: number; data: Uint8Array } }).image;
+    expect(image?.data).toBeInstanceOf(Uint8Array);
+    // Only the non-zero pages travel: the evaluated instance's memory is larger than its image's data.
+    expect(image?.data.byteLength).toBeLessThan(image?.byteLength ?? 0);
     const runner = (await bashWasmRuntime.createRunner(assets)) as BashRunner;
     const stats = await runner.stats();
     expect(stats.cloned).toBe(true);

@@ -2,8 +2,8 @@
  * Bash on WebAssembly: the just-bash interpreter (TypeScript, bundled) running inside QuickJS.
  *
  * - `load()` (loader thread, once): reads the bundle built by runtimes/bash/bundle.ts and compiles
- *   QuickJS; meanwhile a child process with Liftoff only (src/sandbox/wasm/boot-process.ts) builds
- *   one QuickJS instance, evaluates shims + bundle and returns its snapshot, the seed.
+ *   QuickJS; meanwhile a child process with Liftoff only (src/sandbox/wasm/boot-process.ts, entry
+ *   boot.ts) builds one QuickJS instance, evaluates shims + bundle and returns its snapshot, the seed.
  * - `createRunner()` (worker): its first instance is a clone of that seed (~25 ms, bash-instance.ts)
  *   instead of evaluating the bundle again in every worker (~0.8-1.2 s each, measured); if the clone
  *   does not match, the worker evaluates the bundle itself.
@@ -58,7 +58,7 @@ export function createBashWasmRuntime(options: BashWasmOptions = {}): WasmRuntim
     async load() {
       const [bundle, shims] = await Promise.all([readBuilt(buildDirs, BUNDLE_FILE), readBuilt(buildDirs, SHIMS_FILE)]);
       const sources: BashSources = { bundle, shims };
-      const seeded = runBootProcess<BashSeed>({ module: import.meta.url, export: "bootBashSeed", args: [sources] });
+      const seeded = runBootProcess<BashSeed>({ module: bootModuleUrl(), export: "bootBashSeed", args: [sources] });
       seeded.catch(() => undefined);
       const module = await compileQuickJS();
       return { module, bundle, shims, seed: await seeded };
@@ -77,13 +77,17 @@ export function createBashWasmRuntime(options: BashWasmOptions = {}): WasmRuntim
 
 export const bashWasmRuntime: WasmRuntime = createBashWasmRuntime();
 
-/** The seed: one instance with shims + bundle evaluated, snapshotted. Runs in load()'s boot process. */
-export async function bootBashSeed(sources: BashSources): Promise<BashSeed> {
-  return (await BashInstance.create(await compileQuickJS(), sources)).seed();
+/** The boot process's entry (boot.ts builds the seed): boot.ts, or boot.js when this file runs compiled. */
+function bootModuleUrl(): string {
+  return new URL(import.meta.url.endsWith(".ts") ? "./boot.ts" : "./boot.js", import.meta.url).href;
 }
 
 function isBashSeed(value: unknown): value is BashSeed {
-  return typeof value === "object" && value !== null && (value as { bytes?: unknown }).bytes instanceof Uint8Array;
+  if (typeof value !== "object" || value === null) return false;
+  const image = (value as { image?: unknown }).image;
+  if (typeof image !== "object" || image === null) return false;
+  const { byteLength, runs, data } = image as { byteLength?: unknown; runs?: unknown; data?: unknown };
+  return typeof byteLength === "number" && runs instanceof Uint32Array && data instanceof Uint8Array;
 }
 
 async function readBuilt(dirs: readonly string[], name: string): Promise<string> {
