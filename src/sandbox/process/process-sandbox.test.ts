@@ -89,8 +89,12 @@ describe(`ProcessSandbox availability${skipReason}`, () => {
     expect(isServiceError(error) && error.code).toBe("SANDBOX_UNAVAILABLE");
   });
 
-  it("started, reports its languages loading until the probes ended, and an execution waits for them", async () => {
-    const started = ProcessSandbox.start({ runtimes: [pythonProcessRuntime, rubyProcessRuntime] });
+  it("started, reports its languages loading until the probes ended, and an execution starts and waits for them", async () => {
+    // Probes deferred until a promise that never settles: only the execution starts them.
+    const started = ProcessSandbox.start(
+      { runtimes: [pythonProcessRuntime, rubyProcessRuntime] },
+      new Promise(() => {}),
+    );
     try {
       expect(started.languageStates()).toEqual([
         { language: "python", state: "loading" },

@@ -9,7 +9,7 @@
  *
  * `ProcessSandbox.start(options)` returns at once and probes in the background (the server serves
  * meanwhile: the probes spawn bwrap and every interpreter, 0.3-1 s of a 2-core machine's start that
- * the wasm languages were waiting behind). Like the wasm sandbox's languages, each language is
+ * the wasm languages were waiting behind; the server starts them once its wasm languages loaded). Like the wasm sandbox's languages, each language is
  * `loading` until the probes ended and an execution waits for them. `create(options)` also waits.
  * The interpreters are probed at the same time.
  */
@@ -96,6 +96,7 @@ export class ProcessSandbox implements Sandbox, LoadingSandbox {
   private setup: Setup | null = null;
   private probing = true;
   private initialised: Promise<void> = Promise.resolve();
+  private beginProbes = () => {};
   /** Why each configured runtime is missing, for diagnostics. */
   readonly skipped = new Map<Language, string>();
 
@@ -105,11 +106,21 @@ export class ProcessSandbox implements Sandbox, LoadingSandbox {
     this.maxProcesses = options.maxProcesses ?? DEFAULT_MAX_PROCESSES;
   }
 
-  /** Returns at once; the probes run in the background (see the file comment). */
-  static start(options: ProcessSandboxOptions): ProcessSandbox {
+  /**
+   * Returns at once; the probes run in the background (see the file comment), from when `after`
+   * settles (default: now) or the first execution asks, whichever comes first: the server defers
+   * them until its wasm languages loaded, which share the same cores.
+   */
+  static start(options: ProcessSandboxOptions, after: Promise<unknown> = Promise.resolve()): ProcessSandbox {
     const sandbox = new ProcessSandbox(options);
-    sandbox.initialised = sandbox
-      .initialise()
+    let begin = () => {};
+    const begun = new Promise<void>((resolve) => {
+      begin = resolve;
+    });
+    sandbox.beginProbes = begin;
+    void after.then(begin, begin);
+    sandbox.initialised = begun
+      .then(() => sandbox.initialise())
       .catch((error: unknown) => {
         sandbox.unavailableReason = `probing the sandbox failed: ${error instanceof Error ? error.message : String(error)}`;
       })
@@ -154,6 +165,7 @@ export class ProcessSandbox implements Sandbox, LoadingSandbox {
   }
 
   async execute(request: ExecutionRequest, options: ExecuteOptions): Promise<ExecutionResult> {
+    this.beginProbes();
     await this.initialised;
     const availability = this.availability();
     if (!availability.available || this.setup === null) {
@@ -193,6 +205,7 @@ export class ProcessSandbox implements Sandbox, LoadingSandbox {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    this.beginProbes();
     await this.initialised;
     await this.setup?.etc[Symbol.asyncDispose]();
     this.setup = null;
