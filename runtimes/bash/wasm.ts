@@ -30,6 +30,7 @@ import type {
   WasmRuntime,
 } from "../../src/sandbox/wasm/runtime.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
+import { BASH_BOOT_MODULE } from "../boot-entries.js";
 import { BashInstance, type BashSeed, type BashSources, type JobEnd } from "./bash-instance.js";
 import { BUNDLE_FILE, SHIMS_FILE } from "./build-files.js";
 import { guestLimits } from "./execution-limits.js";
@@ -58,7 +59,7 @@ export function createBashWasmRuntime(options: BashWasmOptions = {}): WasmRuntim
     async load() {
       const [bundle, shims] = await Promise.all([readBuilt(buildDirs, BUNDLE_FILE), readBuilt(buildDirs, SHIMS_FILE)]);
       const sources: BashSources = { bundle, shims };
-      const seeded = runBootProcess<BashSeed>({ module: bootModuleUrl(), export: "bootBashSeed", args: [sources] });
+      const seeded = runBootProcess<BashSeed>({ module: BASH_BOOT_MODULE, export: "bootBashSeed", args: [sources] });
       seeded.catch(() => undefined);
       const module = await compileQuickJS();
       return { module, bundle, shims, seed: await seeded };
@@ -78,10 +79,6 @@ export function createBashWasmRuntime(options: BashWasmOptions = {}): WasmRuntim
 export const bashWasmRuntime: WasmRuntime = createBashWasmRuntime();
 
 /** The boot process's entry (boot.ts builds the seed): boot.ts, or boot.js when this file runs compiled. */
-function bootModuleUrl(): string {
-  return new URL(import.meta.url.endsWith(".ts") ? "./boot.ts" : "./boot.js", import.meta.url).href;
-}
-
 function isBashSeed(value: unknown): value is BashSeed {
   if (typeof value !== "object" || value === null) return false;
   const image = (value as { image?: unknown }).image;

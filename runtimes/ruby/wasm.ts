@@ -20,6 +20,7 @@ import { runBootProcess } from "../../src/sandbox/wasm/boot-process.js";
 import type { Runner, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
 import type { MemoryImportName } from "../../wasm/host/memory-import.js";
 import type { MemorySnapshot } from "../../wasm/host/memory-snapshot.js";
+import { RUBY_BOOT } from "../boot-entries.js";
 import { type RubyBoot, rubyWasmPath } from "./boot.js";
 import { createRubyRunner } from "./wasm-runner.js";
 
@@ -51,10 +52,6 @@ async function packageVersion(wasmPath: string): Promise<string> {
 }
 
 /** The child's entry: boot.ts, or boot.js when this file runs compiled. */
-function bootModuleUrl(): string {
-  return new URL(import.meta.url.endsWith(".ts") ? "./boot.ts" : "./boot.js", import.meta.url).href;
-}
-
 class RubyWasmRuntime implements WasmRuntime {
   readonly language = "ruby" as const;
   private loaded: RuntimeInfo = { name: "ruby.wasm", version: "3.4" };
@@ -66,7 +63,7 @@ class RubyWasmRuntime implements WasmRuntime {
 
   async load(): Promise<RuntimeAssets> {
     const wasmPath = rubyWasmPath();
-    const booted = await runBootProcess<RubyBoot>({ module: bootModuleUrl(), export: "bootRubySnapshot" });
+    const booted = await runBootProcess<RubyBoot>(RUBY_BOOT);
     const { snapshot, rubyVersion, minimumPages, memoryImport } = booted;
     const module = await WebAssembly.compile(booted.moduleBytes);
     const pkg = await packageVersion(wasmPath);

@@ -6,3 +6,11 @@ export async function describeBoot(label: string): Promise<{ label: string; byte
 export async function failBoot(): Promise<never> {
   throw new Error("the boot failed on purpose");
 }
+
+/** When the boot function ran (epoch ms), also appended to the file `path`. */
+export async function markBoot(path: string): Promise<number> {
+  const { appendFile } = await import("node:fs/promises");
+  const now = Date.now();
+  await appendFile(path, `${now}\n`);
+  return now;
+}

@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runBootProcess, SHARE_MIN_BYTES, shareLargeBytes } from "./boot-process.js";
+import { prestartBootProcess, runBootProcess, SHARE_MIN_BYTES, shareLargeBytes } from "./boot-process.js";
 
 const FIXTURE = new URL("./boot-process.fixture.ts", import.meta.url).href;
 
@@ -15,6 +18,24 @@ describe("runBootProcess", () => {
     expect([...result.bytes]).toEqual([1, 2, 3]);
     expect(result.liftoffOnly).toBe(true);
   }, 30_000);
+
+  it("hands a prestarted boot to the next run of the same entry, once", async () => {
+    const marks = join(mkdtempSync(join(tmpdir(), "prestart-")), "marks");
+    const entry = { module: FIXTURE, export: "markBoot", args: [marks] };
+    prestartBootProcess(entry);
+    // Until the prestarted boot ran (it appends its time to the file).
+    for (let waited = 0; !existsSync(marks) && waited < 20_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const asked = Date.now();
+    const taken = await runBootProcess<number>(entry);
+    expect(taken).toBeLessThan(asked);
+    expect(readFileSync(marks, "utf8").trim().split("\n")).toEqual([String(taken)]);
+    // Taken once: the next run boots again.
+    const fresh = await runBootProcess<number>(entry);
+    expect(fresh).toBeGreaterThanOrEqual(asked);
+    expect(readFileSync(marks, "utf8").trim().split("\n")).toEqual([String(taken), String(fresh)]);
+  }, 60_000);
 
   it("rejects with the boot's own reason", async () => {
     await expect(runBootProcess({ module: FIXTURE, export: "failBoot" })).rejects.toThrow("the boot failed on purpose");

@@ -73,7 +73,33 @@ export function bootProcessArgs(): string[] {
   ];
 }
 
+/** Boots started ahead by prestartBootProcess, by entry, each waiting to be taken once. */
+const prestarted = new Map<string, Promise<unknown>>();
+
+function entryKey(entry: BootEntry): string {
+  return JSON.stringify([entry.module, entry.export, entry.args ?? []]);
+}
+
+/**
+ * Starts `entry`'s boot now (through the snapshot cache like any boot); the next runBootProcess of
+ * the same entry in this thread takes it instead of starting another. The loader calls it before it
+ * imports the runtime that will ask for the boot.
+ */
+export function prestartBootProcess(entry: BootEntry, options: BootProcessOptions = {}): void {
+  const key = entryKey(entry);
+  if (prestarted.has(key)) return;
+  const boot = runBootProcess(entry, options);
+  boot.catch(() => undefined);
+  prestarted.set(key, boot);
+}
+
 export function runBootProcess<T>(entry: BootEntry, options: BootProcessOptions = {}): Promise<T> {
+  const key = entryKey(entry);
+  const early = prestarted.get(key);
+  if (early) {
+    prestarted.delete(key);
+    return early as Promise<T>;
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
   // The child takes the parent's process.argv before it loads anything: emscripten modules
   // (QuickJS) allocate the program name from it at start, so a snapshot is only laid out like an

@@ -9,8 +9,10 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { parentPort, workerData } from "node:worker_threads";
+import { PRESTARTED_BOOTS } from "../../../runtimes/boot-entries.js";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { type BootCacheLogRecord, configureBootCache, settleBootCacheWrites } from "./boot-cache.js";
+import { prestartBootProcess } from "./boot-process.js";
 import type { LoaderData, LoaderMessage, LoaderReply, LoaderRequest } from "./load-runtime.js";
 
 const port = parentPort;
@@ -39,6 +41,9 @@ async function load(language: LoaderRequest["language"]): Promise<LoaderReply> {
 port.on("message", ({ id, language }: LoaderRequest) => {
   const log: BootCacheLogRecord[] = [];
   void currentLog.run(log, async () => {
+    // The boot process starts while the runtime's modules are imported (see boot-entries.ts).
+    const boot = PRESTARTED_BOOTS[language];
+    if (boot) prestartBootProcess(boot);
     const reply = await load(language);
     // This worker is terminated once every load replied: a cache file still being written would be lost.
     await settleBootCacheWrites();
