@@ -1,11 +1,11 @@
 /**
  * In which order, and how many at a time, the language runtimes load at start. Each language is
- * usable as soon as its own runtime loaded. CPU per load, measured on this 2-core machine (boots in
- * Liftoff-only child processes): javascript ~0.1 s, python ~0.8 s, bash ~1.3 s (QuickJS evaluating
- * the just-bash bundle), ruby ~1.9 s (ruby_init with RubyGems ~1.3 s, rewriting the 30 MB module).
- * With as many booting loads at once as cores: ruby (the longest) starts immediately and keeps a
- * core, and the other core takes python then bash, shortest first. All four at once on 2 cores would
- * make every language as late as the last one. javascript boots no interpreter (QuickJS needs no
+ * usable as soon as its own runtime loaded. CPU of each boot's child process, measured on this
+ * 2-core machine (Liftoff-only): python ~0.55-0.7 s, ruby ~0.7-1.3 s (ruby_init with RubyGems), bash
+ * ~0.95 s (QuickJS evaluating the just-bash bundle); javascript boots nothing.
+ * With as many booting loads at once as cores: ruby and python start immediately, bash when python
+ * is done. All at once on 2 cores would make every language as late as the last one; one at a time
+ * (measured) made python ~0.3 s sooner but ruby ~0.4 s and bash ~1 s later. javascript boots no interpreter (QuickJS needs no
  * snapshot): its load starts at once without taking a place, so python does not wait for it (its
  * ~0.1 s of CPU took 0.8-1.5 s of wall time among the other starts, and python waited that long).
  */
