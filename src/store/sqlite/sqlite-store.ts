@@ -477,6 +477,7 @@ export class SqliteStore implements ControlStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+    this.wal?.close();
   }
 }
 

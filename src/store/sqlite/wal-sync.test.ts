@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fsyncFile, WalSync } from "./wal-sync.js";
+import { fsyncFile, KeptOpenFile, WalSync } from "./wal-sync.js";
 
 /** A file sync whose rounds the test finishes by hand. */
 function manualSync() {
@@ -77,4 +77,44 @@ describe("WalSync", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("keeps the file open between fsyncs, and reopens a path that was replaced or fails when it is gone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wal-sync-"));
+    const file = new KeptOpenFile();
+    try {
+      const path = join(dir, "db-wal");
+      writeFileSync(path, "frames");
+      await file.sync(path);
+      await file.sync(path);
+      // One descriptor, held across the two fsyncs.
+      expect(descriptorsOf(path)).toEqual([path]);
+      // Replaced (a new inode under the same name): the old one is closed, the new one opened.
+      rmSync(path);
+      writeFileSync(path, "new frames");
+      await file.sync(path);
+      expect(descriptorsOf(path)).toEqual([path]);
+      // Gone: fails like an open would, and holds nothing open.
+      rmSync(path);
+      await expect(file.sync(path)).rejects.toThrow(/ENOENT/);
+      file.close();
+      expect(descriptorsOf(path)).toEqual([]);
+    } finally {
+      file.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** What this process's open descriptors on `path` point to (a removed file shows as "path (deleted)"). */
+function descriptorsOf(path: string): string[] {
+  const targets: string[] = [];
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(path)) targets.push(target);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return targets;
+}

@@ -14,11 +14,13 @@
  * that never reached the disk), so one failure poisons this object: every later `sync()` rejects
  * until the process restarts. The store turns that into STORE_UNAVAILABLE: fail closed.
  */
+import { closeSync, fstatSync, fsync, openSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 
 /** fsyncs the file at `path` (opened read-only: fsync flushes the inode, whatever the descriptor). */
 export type FileSync = (path: string) => Promise<void>;
 
+/** Opens, fsyncs and closes `path`: three trips to the thread pool per call. */
 export const fsyncFile: FileSync = async (path) => {
   const handle = await open(path, "r");
   try {
@@ -28,6 +30,68 @@ export const fsyncFile: FileSync = async (path) => {
   }
 };
 
+/**
+ * fsyncs `path` through a descriptor kept open between calls: one trip to the thread pool per call
+ * instead of fsyncFile's three (the open and the close each cost a round trip, on the reply path of
+ * every durable write). Before each fsync a stat of the path (on this thread, microseconds) checks
+ * that it still names the file the descriptor holds; if the path was replaced or removed, the old
+ * descriptor is closed and the path opened again (or the call fails like an open would), so an
+ * fsync never goes to a file the store no longer writes. SQLite keeps its `-wal` file (the same
+ * inode, reset in place) for as long as the connection is open, so in practice it is opened once.
+ */
+export class KeptOpenFile {
+  private held: { readonly path: string; readonly fd: number; readonly dev: number; readonly ino: number } | undefined;
+  /** Descriptors no longer held, closed once no fsync uses them. */
+  private readonly retired: number[] = [];
+  private inFlight = 0;
+
+  readonly sync: FileSync = (path) =>
+    new Promise<void>((resolve, reject) => {
+      let fd: number;
+      try {
+        fd = this.descriptorFor(path);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      this.inFlight++;
+      fsync(fd, (error) => {
+        this.inFlight--;
+        this.closeRetired();
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+
+  /** Closes the descriptor (once no fsync is using it); a later sync() opens the file again. */
+  close(): void {
+    this.release();
+  }
+
+  private descriptorFor(path: string): number {
+    const now = statSync(path);
+    const held = this.held;
+    if (held && held.path === path && held.dev === now.dev && held.ino === now.ino) return held.fd;
+    this.release();
+    const fd = openSync(path, "r");
+    const opened = fstatSync(fd);
+    this.held = { path, fd, dev: opened.dev, ino: opened.ino };
+    return fd;
+  }
+
+  /** Drops the held descriptor; closed now, or once the fsyncs still using it ended. */
+  private release(): void {
+    if (this.held) this.retired.push(this.held.fd);
+    this.held = undefined;
+    this.closeRetired();
+  }
+
+  private closeRetired(): void {
+    if (this.inFlight > 0) return;
+    for (const fd of this.retired.splice(0)) closeSync(fd);
+  }
+}
+
 export class WalSync {
   /** The fsync in flight, if any. */
   private current: Promise<void> | undefined;
@@ -36,10 +100,22 @@ export class WalSync {
   private failure: Error | undefined;
   private rounds = 0;
 
+  private readonly file: KeptOpenFile | undefined;
+  private readonly syncFile: FileSync;
+
+  /** `syncFile`: how one round fsyncs the file (default: a KeptOpenFile, closed by close()). */
   constructor(
     private readonly walPath: string,
-    private readonly syncFile: FileSync = fsyncFile,
-  ) {}
+    syncFile?: FileSync,
+  ) {
+    this.file = syncFile ? undefined : new KeptOpenFile();
+    this.syncFile = syncFile ?? (this.file as KeptOpenFile).sync;
+  }
+
+  /** Releases the kept-open file (the store closes). */
+  close(): void {
+    this.file?.close();
+  }
 
   /** fsyncs started so far (each may have covered many commits). */
   get fsyncs(): number {
