@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fsyncFile, KeptOpenFile, WalSync } from "./wal-sync.js";
+import { KeptOpenFile, WalSync } from "./wal-sync.js";
 
 /** A file sync whose rounds the test finishes by hand. */
 function manualSync() {
@@ -71,7 +71,9 @@ describe("WalSync", () => {
     try {
       const path = join(dir, "db-wal");
       writeFileSync(path, "frames");
-      await expect(fsyncFile(path)).resolves.toBeUndefined();
+      const file = new KeptOpenFile();
+      await expect(file.sync(path)).resolves.toBeUndefined();
+      file.close();
       await expect(new WalSync(join(dir, "missing-wal")).sync()).rejects.toThrow(/ENOENT/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

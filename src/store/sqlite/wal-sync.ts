@@ -15,25 +15,14 @@
  * until the process restarts. The store turns that into STORE_UNAVAILABLE: fail closed.
  */
 import { closeSync, fstatSync, fsync, openSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
 
 /** fsyncs the file at `path` (opened read-only: fsync flushes the inode, whatever the descriptor). */
 export type FileSync = (path: string) => Promise<void>;
 
-/** Opens, fsyncs and closes `path`: three trips to the thread pool per call. */
-export const fsyncFile: FileSync = async (path) => {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-};
-
 /**
  * fsyncs `path` through a descriptor kept open between calls: one trip to the thread pool per call
- * instead of fsyncFile's three (the open and the close each cost a round trip, on the reply path of
- * every durable write). Before each fsync a stat of the path (on this thread, microseconds) checks
+ * instead of three for an open, an fsync and a close (each a round trip, on the reply path of every
+ * durable write). Before each fsync a stat of the path (on this thread, microseconds) checks
  * that it still names the file the descriptor holds; if the path was replaced or removed, the old
  * descriptor is closed and the path opened again (or the call fails like an open would), so an
  * fsync never goes to a file the store no longer writes. SQLite keeps its `-wal` file (the same
