@@ -245,14 +245,14 @@ describe("fetch: deadline and limits", () => {
         get deadline() {
           return deadline;
         },
-        stdout: new SharedOutputSink(out),
-        stderr: new SharedOutputSink(err),
+        stdout: new SharedOutputSink(out, 0),
+        stderr: new SharedOutputSink(err, 0),
         cancelled: () => false,
         http,
       },
     );
     expect(outcome.error).toBeUndefined();
-    expect(readSharedOutput(out).text).toBe("approved\n");
+    expect(readSharedOutput(out, 0).text).toBe("approved\n");
   });
 
   it("stops the guest with TIMEOUT when the host call is cancelled", async () => {

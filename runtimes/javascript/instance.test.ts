@@ -39,12 +39,12 @@ function runIn(instance: PreparedInstance, code: string, limits: Partial<Limits>
   const outcome = new Execution(instance, request("javascript", code, { args: ["a1"], env: { K: "v" } }), {
     limits: merged,
     deadline: Date.now() + merged.timeoutMs,
-    stdout: new SharedOutputSink(out),
-    stderr: new SharedOutputSink(err),
+    stdout: new SharedOutputSink(out, 0),
+    stderr: new SharedOutputSink(err, 0),
     cancelled: () => false,
     http: () => NO_NETWORK_REPLY,
   }).run();
-  return { ...outcome, stdout: readSharedOutput(out).text, stderr: readSharedOutput(err).text };
+  return { ...outcome, stdout: readSharedOutput(out, 0).text, stderr: readSharedOutput(err, 0).text };
 }
 
 const PROBE = `

@@ -1,7 +1,8 @@
 /**
  * Freshness through WasmSandbox (issue 5): a global, a file (workspace and /tmp), a monkey-patched
  * standard module and a seeded or patched random stream set in one execution are never visible in
- * the next, also when that execution was stopped by its deadline or its memory limit. One worker,
+ * the next, also when that execution was stopped by its deadline, its memory limit or its output
+ * cap (output buffers are reused by a worker's next run). One worker,
  * so every execution of a language lands on the same worker thread and its pre-warmed spares.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -85,6 +86,17 @@ describe.each(LANGUAGES)("%s: nothing survives into the next execution", (langua
     });
     expect(killed.error?.code).toBe("MEMORY_LIMIT");
     await expectFresh();
+  });
+
+  it("after an output-limit hit: the next execution reads back only its own output", async () => {
+    // Same cap both times, so the second run gets the worker's reused output buffers.
+    const limits = { maxOutputBytes: 4096 };
+    const flooded = await run(language, cases.outputFlood, limits);
+    expect(flooded.error?.code).toBe("OUTPUT_LIMIT");
+    expect(flooded.stdout.length).toBeGreaterThan(1000);
+    const next = await run(language, cases.hello, limits);
+    expect(next).toMatchObject({ exitCode: 0, stdout: "hello world\n", stderr: "" });
+    expect(next.error).toBeUndefined();
   });
 
   it("random streams differ between back-to-back executions", async () => {

@@ -37,13 +37,13 @@ export async function runInProcess(
   const outcome = await runner.run(req, {
     limits: merged,
     deadline: Date.now() + merged.timeoutMs,
-    stdout: new SharedOutputSink(out),
-    stderr: new SharedOutputSink(err),
+    stdout: new SharedOutputSink(out, 0),
+    stderr: new SharedOutputSink(err, 0),
     cancelled: () => false,
     http,
   });
-  const stdout = readSharedOutput(out);
-  const stderr = readSharedOutput(err);
+  const stdout = readSharedOutput(out, 0);
+  const stderr = readSharedOutput(err, 0);
   return {
     ...outcome,
     stdout: stdout.text,

@@ -45,6 +45,8 @@ export interface Slot {
   readonly building: Set<Language>;
   /** Why a runner could not be built in this worker, by language. */
   readonly errors: Map<Language, string>;
+  /** Output buffers, reused by this worker's runs (shared-output.ts). */
+  outputs?: { readonly stdout: SharedArrayBuffer; readonly stderr: SharedArrayBuffer };
 }
 
 export interface ActiveRun {

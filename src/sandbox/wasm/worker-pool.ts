@@ -34,7 +34,7 @@ import {
   type WorkerToMain,
 } from "./protocol.js";
 import type { RuntimeAssets } from "./runtime.js";
-import { allocateSharedOutput, readSharedOutput } from "./shared-output.js";
+import { allocateSharedOutput, claimSharedOutput, readSharedOutput, sharedOutputCapacity } from "./shared-output.js";
 import { spawnWorker } from "./spawn-worker.js";
 
 export interface WorkerPoolOptions {
@@ -294,8 +294,7 @@ export class WorkerPool {
       id,
       task,
       control,
-      stdout: allocateSharedOutput(limits.maxOutputBytes),
-      stderr: allocateSharedOutput(limits.maxOutputBytes),
+      ...this.claimOutputs(slot, id, limits.maxOutputBytes),
       onAbort,
       timers: [],
       ended: new AbortController(),
@@ -316,6 +315,19 @@ export class WorkerPool {
       stderr: run.stderr,
     };
     slot.worker.postMessage(message);
+  }
+
+  /**
+   * The slot's output buffers, claimed for run `id`: reused while the cap stays the same (a worker
+   * runs one execution at a time, and a retired worker's buffers go with it), else allocated anew.
+   */
+  private claimOutputs(slot: Slot, id: number, capacity: number): Pick<ActiveRun, "stdout" | "stderr"> {
+    let outputs = slot.outputs;
+    if (!outputs || sharedOutputCapacity(outputs.stdout) !== capacity) {
+      outputs = { stdout: allocateSharedOutput(capacity), stderr: allocateSharedOutput(capacity) };
+      slot.outputs = outputs;
+    }
+    return { stdout: claimSharedOutput(outputs.stdout, id), stderr: claimSharedOutput(outputs.stderr, id) };
   }
 
   /** A guest's effect: answered by the run's handler (no handler: no network), then the guest wakes. */
@@ -356,8 +368,8 @@ export class WorkerPool {
     run.task.resolve({
       kind: "completed",
       outcome: message.outcome,
-      stdout: readSharedOutput(run.stdout),
-      stderr: readSharedOutput(run.stderr),
+      stdout: readSharedOutput(run.stdout, run.id),
+      stderr: readSharedOutput(run.stderr, run.id),
     });
     if (this.surplus()) void this.retire(slot, "SANDBOX_FAULT", "", false);
     this.dispatch();
@@ -431,8 +443,8 @@ export class WorkerPool {
         kind: "killed",
         code,
         message,
-        stdout: readSharedOutput(run.stdout),
-        stderr: readSharedOutput(run.stderr),
+        stdout: readSharedOutput(run.stdout, run.id),
+        stderr: readSharedOutput(run.stderr, run.id),
       });
     }
     // The replacement is registered before the old worker is gone, so a request arriving meanwhile

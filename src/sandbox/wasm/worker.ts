@@ -86,8 +86,8 @@ async function run(message: RunMessage): Promise<void> {
       get deadline() {
         return deadline;
       },
-      stdout: new SharedOutputSink(message.stdout),
-      stderr: new SharedOutputSink(message.stderr),
+      stdout: new SharedOutputSink(message.stdout, message.id),
+      stderr: new SharedOutputSink(message.stderr, message.id),
       cancelled: () => Atomics.load(control, CONTROL_CANCEL) === CANCEL_REQUESTED,
       http: (request) => calls.http(request),
     });
