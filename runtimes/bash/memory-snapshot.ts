@@ -14,7 +14,7 @@
  * `image` also seeds a brand-new instance (bash-instance.ts `BashInstance.clone`).
  */
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
-import { isZeroRange, zeroDirtyBlocks } from "../../wasm/host/zero-blocks.js";
+import { isZeroRange, zeroDirtyMemory } from "../../wasm/host/zero-blocks.js";
 
 /** The non-zero pages of a linear memory; every other byte below `byteLength` is zero. */
 export interface MemoryImage {
@@ -69,7 +69,7 @@ export function captureImage(memory: WebAssembly.Memory): MemoryImage {
 export function writeImage(image: MemoryImage, memory: WebAssembly.Memory): void {
   const view = bufferOf(memory);
   if (view.byteLength < image.byteLength) throw new RangeError("memory is smaller than the image");
-  const zeroUpTo = (from: number, to: number) => zeroDirtyBlocks(view, from, to);
+  const zeroUpTo = (from: number, to: number) => zeroDirtyMemory(memory, from, to);
   let next = 0;
   let at = 0;
   for (let i = 0; i < image.runs.length; i += 2) {

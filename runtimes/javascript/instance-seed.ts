@@ -27,7 +27,7 @@
 import type { JSValuePointer, QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { MemoryRecycler } from "../../src/sandbox/wasm/memory-recycler.js";
-import { zeroDirtyBlocks } from "../../wasm/host/zero-blocks.js";
+import { zeroDirtyMemory } from "../../wasm/host/zero-blocks.js";
 import { type HostBridge, rebindHostBridge } from "./host-bridge.js";
 import { evaluatePrelude, newEngine, type PreparedInstance, pagesFor, QUICKJS_VERSION } from "./instance.js";
 import { MemoryImage, nonZeroBlocks } from "./memory-image.js";
@@ -117,7 +117,7 @@ export class InstanceSeed {
   /** A never-used instance in the seed's state, its memory capped at `memoryLimitBytes`. */
   async clone(memoryLimitBytes: number): Promise<PreparedInstance> {
     const reuse = this.memories.take(memoryLimitBytes);
-    if (reuse) zeroDirtyBlocks(new Uint8Array(reuse.buffer), 0, reuse.buffer.byteLength);
+    if (reuse) zeroDirtyMemory(reuse, 0, reuse.buffer.byteLength);
     return cloneImage(this.loader, this.image, memoryLimitBytes, reuse);
   }
 }

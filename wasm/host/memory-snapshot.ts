@@ -14,7 +14,7 @@
  * shares one copy; only host code ever reads it.
  */
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
-import { isZeroRange, zeroDirtyBlocks } from "./zero-blocks.js";
+import { isZeroRange, zeroDirtyMemory } from "./zero-blocks.js";
 
 export interface MemorySnapshot {
   /** Size of the captured memory, in pages. */
@@ -126,11 +126,11 @@ export function overwriteWithSnapshot(
   }
   let next = 0;
   snapshot.pageIndexes.forEach((page, i) => {
-    if (page > next) zeroDirtyBlocks(bytes, next * WASM_PAGE_BYTES, page * WASM_PAGE_BYTES);
+    if (page > next) zeroDirtyMemory(memory, next * WASM_PAGE_BYTES, page * WASM_PAGE_BYTES);
     bytes.set(snapshot.data.subarray(i * WASM_PAGE_BYTES, (i + 1) * WASM_PAGE_BYTES), page * WASM_PAGE_BYTES);
     next = page + 1;
   });
-  zeroDirtyBlocks(bytes, next * WASM_PAGE_BYTES, bytes.byteLength);
+  zeroDirtyMemory(memory, next * WASM_PAGE_BYTES, bytes.byteLength);
   setGlobals(snapshot, instance);
 }
 
