@@ -5,11 +5,12 @@
  * `prepareInstance`: engine, host bridge, prelude; our own code only, before any guest code) and
  * captures its linear memory. `clone` then makes each instance an execution runs in:
  * 1. a new QuickJS wasm instance on a new memory whose maximum is the execution's memory limit,
- *    with the same calls before anything is evaluated (instance.ts `newEngine`); they are
- *    deterministic, so the runtime and context land at the seed's addresses (checked; a mismatch
- *    fails, as bash's clone does);
- * 2. the seed's memory copied in: only its non-zero 4 KiB blocks (and those the engine held before
- *    the prelude), since a new memory is zero-filled (memory-image.ts; measured 0.34 of 16 MiB);
+ *    its runtime made by the same calls as the seed's (instance.ts `newEngine`); they are
+ *    deterministic, so it lands at the seed's address (checked; a mismatch fails, as bash's clone
+ *    does). The context is not created (JS_NewContext was ~0.45 ms of each clone): the image brings
+ *    the seed's, and the host wraps its pointer;
+ * 2. the seed's memory copied in: only its non-zero 4 KiB blocks (and those the clone's runtime
+ *    already wrote), since a new memory is zero-filled (memory-image.ts; measured 0.34 of 16 MiB);
  * 3. the JS-side objects rebuilt without touching the engine: the bridge's host functions
  *    registered under the ids the seed's `__host` functions carry (host-bridge.ts
  *    `rebindHostBridge`), and handles for the values the host keeps (`start`, the prelude's hooks)
@@ -94,13 +95,19 @@ export class InstanceSeed {
     observe?: (seedMemory: WebAssembly.Memory) => void,
   ): Promise<InstanceSeed> {
     const loader = await QuickJSLoader.create(wasmModule);
-    const engine = await newEngine(loader, SEED_MEMORY_BYTES);
-    const engineBlocks = nonZeroBlocks(engine.memory);
+    // What a clone's memory holds when the image is written into it: its runtime, no context yet.
+    let runtimeBlocks: Uint8Array | undefined;
+    const engine = await newEngine(loader, SEED_MEMORY_BYTES, {
+      beforeContext: (memory) => {
+        runtimeBlocks = nonZeroBlocks(memory);
+      },
+    });
+    if (!runtimeBlocks) throw new Error("javascript runtime: the seed's runtime blocks were not recorded");
     const seed = evaluatePrelude(engine, SEED_MEMORY_BYTES);
     const hooks = seed.bridge.hooks;
     if (!hooks) throw new Error("javascript runtime: the prelude registered no hooks");
     const addresses = engineAddresses(seed.runtime, seed.vm);
-    const memory = MemoryImage.capture(seed.memory, engineBlocks);
+    const memory = MemoryImage.capture(seed.memory, runtimeBlocks);
     observe?.(seed.memory);
     return new InstanceSeed(loader, {
       memory,
@@ -131,16 +138,20 @@ export async function cloneImage(
 ): Promise<PreparedInstance> {
   const pages = image.memory.memoryBytes / WASM_PAGE_BYTES;
   if (pagesFor(memoryLimitBytes) < pages) throw new SeedTooLargeError(memoryLimitBytes, image.memory.memoryBytes);
-  const engine = await newEngine(loader, memoryLimitBytes, pages, zeroedMemory);
+  // The context is not created: the image brings the seed's, at the same pointer.
+  const engine = await newEngine(loader, memoryLimitBytes, {
+    initialPages: pages,
+    ...(zeroedMemory ? { zeroedMemory } : {}),
+    seedContext: image.ctx,
+  });
   const { runtime, vm, memory } = engine;
-  const addresses = engineAddresses(runtime, vm);
-  if (addresses.rt !== image.rt || addresses.ctx !== image.ctx) {
-    throw new Error("javascript runtime: a clone's engine does not match its seed");
+  if (engineAddresses(runtime, vm).rt !== image.rt) {
+    throw new Error("javascript runtime: a clone's runtime does not match its seed");
   }
   image.memory.applyTo(memory);
   const bridge: HostBridge = { engineVersion: QUICKJS_VERSION, state: undefined };
   rebindHostBridge(runtime, vm, bridge, image.hostFunctionIds);
-  const handle = heapHandles(vm, addresses.rt);
+  const handle = heapHandles(vm, image.rt);
   bridge.hooks = {
     timerNext: handle(image.timerNext),
     timerFire: handle(image.timerFire),

@@ -9,7 +9,7 @@
  * (src/sandbox/wasm/spare-pool.ts) prepares them between executions so a request only pays for
  * `start()`.
  */
-import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
+import type { JSContextPointer, QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { type HostBridge, installHostBridge } from "./host-bridge.js";
 import { PRELUDE_FILENAME, PRELUDE_SOURCE } from "./prelude.js";
@@ -54,18 +54,31 @@ export function pagesFor(memoryLimitBytes: number): number {
   return Math.max(1, Math.floor(memoryLimitBytes / WASM_PAGE_BYTES));
 }
 
+export interface EngineOptions {
+  /** Pages the memory starts with: at least INITIAL_PAGES, at most the limit's pages. */
+  readonly initialPages?: number;
+  /** A memory of exactly `initialPages` whose every byte is zero, made for the same limit. */
+  readonly zeroedMemory?: WebAssembly.Memory;
+  /**
+   * The pointer of a context the memory will hold once a seed's image is written into it: wrapped
+   * as is instead of created (JS_NewContext builds every intrinsic, ~0.45 ms). Nothing may use the
+   * engine before that image is in.
+   */
+  readonly seedContext?: number;
+  /** Sees the memory once the runtime exists, before the context is created or wrapped. */
+  readonly beforeContext?: (memory: WebAssembly.Memory) => void;
+}
+
 /**
  * The calls every instance makes before evaluating anything. They are deterministic, so a clone
- * (instance-seed.ts) that replays exactly these gets its runtime and context at the seed's addresses.
- * `initialPages` must be at least INITIAL_PAGES and at most the limit's pages. `zeroedMemory`, when
- * given, is a memory of exactly `initialPages` whose every byte is zero, made for the same limit.
+ * (instance-seed.ts) that replays exactly these gets its runtime at the seed's address.
  */
 export async function newEngine(
   loader: QuickJSLoader,
   memoryLimitBytes: number,
-  initialPages: number = INITIAL_PAGES,
-  zeroedMemory?: WebAssembly.Memory,
+  options: EngineOptions = {},
 ): Promise<Engine> {
+  const { initialPages = INITIAL_PAGES, zeroedMemory, seedContext } = options;
   const maximumPages = pagesFor(memoryLimitBytes);
   if (initialPages < INITIAL_PAGES || initialPages > maximumPages) {
     throw new RangeError(`javascript runtime: ${initialPages} initial pages do not fit ${maximumPages}`);
@@ -78,7 +91,8 @@ export async function newEngine(
   const quickjs = await loader.instantiate(memory);
   const runtime = quickjs.newRuntime();
   runtime.setMaxStackSize(MAX_STACK_BYTES);
-  const vm = runtime.newContext();
+  options.beforeContext?.(memory);
+  const vm = runtime.newContext(seedContext === undefined ? {} : { contextPointer: seedContext as JSContextPointer });
   return { memory, maximumPages, runtime, vm };
 }
 
