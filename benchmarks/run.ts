@@ -66,7 +66,8 @@ async function serverSections(dist: Dist, config: BenchConfig, draft: Draft, pro
     ]);
     for (const [language, reason] of missing) progress(`server: wasm ${language} unavailable: ${reason}`);
     if (wants(config, "warm")) {
-      draft.warm = { http: await measureWarmHttp(server, config, progress), inProcess: {} };
+      const { early, steady } = await measureWarmHttp(server, config, progress);
+      draft.warm = { http: steady, httpEarly: early, inProcess: {} };
     }
     if (wants(config, "throughput")) draft.throughput = await measureThroughput(server, config, progress);
     await new Promise((resolve) => setTimeout(resolve, config.rssSettleMs));
@@ -89,7 +90,7 @@ async function storeSyncNormalSection(dist: Dist, config: BenchConfig, progress:
   });
   progress(`server with SANDBOX_STORE_SYNC=normal ready in ${readyMs.toFixed(0)} ms`);
   try {
-    return await measureWarmHttp(server, config, (line) => progress(`store sync normal: ${line}`));
+    return (await measureWarmHttp(server, config, (line) => progress(`store sync normal: ${line}`))).steady;
   } finally {
     await server.stop();
   }
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
     if (wants(config, "warm")) {
       draft.warm = {
         http: draft.warm?.http ?? {},
+        ...(draft.warm?.httpEarly ? { httpEarly: draft.warm.httpEarly } : {}),
         ...(draft.warm?.httpStoreSyncNormal ? { httpStoreSyncNormal: draft.warm.httpStoreSyncNormal } : {}),
         inProcess: inProcess.backToBack,
         ...(config.gapMs > 0 ? { inProcessGapped: inProcess.gapped } : {}),

@@ -29,8 +29,10 @@ const schema = z.object({
   samples: count(1, 100_000).default(200),
   /** Wall-time cap of one warm series; a slow runtime then reports fewer samples (n is recorded). */
   warmMaxSeconds: z.coerce.number().min(0.1).max(3_600).default(20),
-  /** Executions per language and path before sampling starts. */
+  /** Executions per language and path before sampling starts (HTTP: before the "just started" series). */
   warmup: count(0, 10_000).default(30),
+  /** HTTP executions per language between the "just started" series and the steady-state one. */
+  serverWarmup: count(0, 100_000).default(1_000),
   /** An extra in-process series with this pause between executions (0: none). */
   gapMs: count(0, 10_000).default(10),
   /** Fresh servers started per language for the cold-start measurement. */
@@ -69,6 +71,7 @@ export type BenchConfig = z.infer<typeof schema> & { readonly quick: boolean };
 const QUICK: Record<string, string> = {
   samples: "40",
   warmup: "5",
+  serverWarmup: "20",
   warmMaxSeconds: "5",
   throughputSeconds: "0.8",
   throughputMaxCount: "500",

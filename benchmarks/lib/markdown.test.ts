@@ -111,6 +111,26 @@ describe("renderMarkdown", () => {
     expect(markdown).not.toContain("sync normal |");
   });
 
+  it("adds the just-started column beside the steady-state HTTP numbers, and says how many executions came first", () => {
+    const withEarly = renderMarkdown({
+      ...results,
+      config: { ...results.config, warmup: 30, serverWarmup: 1000 },
+      warm: {
+        http: { javascript: { ...latency(2.5), sandboxP50Ms: 1.1 } },
+        httpEarly: { javascript: latency(4), python: { unavailable: "server died" } },
+        inProcess: { javascript: latency(1.25, 40) },
+      },
+    });
+    expect(withEarly).toContain(
+      "| language | HTTP p50 | HTTP p99 | of which sandbox (p50) | HTTP p50, just started | in-process p50 |",
+    );
+    expect(withEarly).toContain("| javascript | 2.50 ms | 7.50 ms | 1.10 ms | 4.00 ms | 1.25 ms |");
+    expect(withEarly).toContain("after 1030 executions of the language");
+    expect(withEarly).toContain("right after its start (after 30 executions of the language)");
+    expect(withEarly).toContain("- python HTTP, just started: server died");
+    expect(markdown).not.toContain("just started |");
+  });
+
   it("shows the warm-snapshot-cache start beside the default cold start, with its label", () => {
     const run = { readyMs: 2400, firstResultMs: 2600, firstExecutionMs: 200, rssBytes: 200 * 1024 * 1024 };
     const cached = { ...run, readyMs: 900, firstResultMs: 1100, snapshotCache: { hits: 1, misses: 0 } };

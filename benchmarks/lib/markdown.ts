@@ -70,6 +70,19 @@ function targets(out: string[], results: BenchResults): void {
   out.push("", `${met} met, ${missed} missed, ${open} not measured.`, "");
 }
 
+/** How many executions came before the steady-state HTTP series, from the run's configuration. */
+function serverWarmupText(results: BenchResults): string {
+  const warmup = results.config.warmup;
+  const more = results.config.serverWarmup;
+  if (typeof warmup !== "number" || typeof more !== "number") return "after its warm-up";
+  return `after ${warmup + more} executions of the language and the other languages' early series`;
+}
+
+function warmupText(results: BenchResults): string {
+  const warmup = results.config.warmup;
+  return typeof warmup === "number" ? `after ${warmup} executions of the language` : "after a short warm-up";
+}
+
 function warm(out: string[], results: BenchResults, languages: readonly Language[]): void {
   if (!results.warm) return;
   const notes = new Notes();
@@ -80,6 +93,8 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
     "",
     "`print(1)`-class program, a fresh never-used interpreter instance per execution, sequential requests, " +
       'client-side wall time; "of which sandbox" is the server\'s own `durationMs` (time in WasmSandbox.execute). ' +
+      `HTTP p50 and p99 are a server in steady state (${serverWarmupText(results)}); "HTTP p50, just started" is the ` +
+      `same server right after its start (${warmupText(results)}), before V8 has optimised its request path. ` +
       "HTTP columns are a server with its defaults, whose store answers a write only once it is on disk " +
       "(`SANDBOX_STORE_SYNC=full`, a group fsync of the WAL); " +
       '"HTTP p50, sync normal" is a second server in the same run with `SANDBOX_STORE_SYNC=normal` (no fsync ' +
@@ -88,7 +103,9 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
     "",
   );
   const normal = results.warm.httpStoreSyncNormal;
+  const early = results.warm.httpEarly;
   const header = ["language", "HTTP p50", "HTTP p99", "of which sandbox (p50)"];
+  if (early) header.push("HTTP p50, just started");
   if (normal) header.push("HTTP p50, sync normal");
   header.push("in-process p50", "in-process p99");
   if (gapMs !== undefined) header.push(`in-process p50 / p99, ${gapMs} ms gaps`);
@@ -103,6 +120,7 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
       http && !isUnavailable(http) ? p99(http) : "-",
       http && !isUnavailable(http) && http.sandboxP50Ms !== undefined ? ms(http.sandboxP50Ms) : "-",
     ];
+    if (early) cells.push(latencyCell(notes, `${language} HTTP, just started`, early[language], (v) => v.p50Ms));
     if (normal) cells.push(latencyCell(notes, `${language} HTTP, sync normal`, normal[language], (v) => v.p50Ms));
     cells.push(
       latencyCell(notes, `${language} in-process`, inProcess, (v) => v.p50Ms),

@@ -156,9 +156,14 @@ export interface BenchResults {
   readonly serverLanguages?: Readonly<Record<string, string>>;
   readonly coldStart?: PerLanguage<ColdStart>;
   readonly warm?: {
-    /** Against a server with its default configuration (`SANDBOX_STORE_SYNC=full`). */
+    /**
+     * Against a server with its default configuration (`SANDBOX_STORE_SYNC=full`), in steady state:
+     * after the early series and `serverWarmup` more executions per language.
+     */
     readonly http: PerLanguage<SampledLatency>;
-    /** The same series against a second server started with `SANDBOX_STORE_SYNC=normal`. */
+    /** The same server just started: after `warmup` executions. */
+    readonly httpEarly?: PerLanguage<SampledLatency>;
+    /** The steady-state series against a second server started with `SANDBOX_STORE_SYNC=normal`. */
     readonly httpStoreSyncNormal?: PerLanguage<SampledLatency>;
     readonly inProcess: PerLanguage<SampledLatency>;
     readonly inProcessGapped?: PerLanguage<SampledLatency & { readonly gapMs: number }>;
