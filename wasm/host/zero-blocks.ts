@@ -101,7 +101,9 @@ export function zeroDirtyMemory(memory: WebAssembly.Memory, start: number, end: 
   const size = memory.buffer.byteLength;
   if (start < 0 || end > size) throw new RangeError(`zero range [${start}, ${end}) is outside a ${size}-byte memory`);
   if (start >= end) return;
-  if (!SCANNER || start % SCAN_STEP !== 0 || end % SCAN_STEP !== 0 || memory.buffer instanceof SharedArrayBuffer) {
+  // The scanner's addresses are i32: a range ending at 4 GiB would wrap to 0 (and scan nothing).
+  const scannable = SCANNER && start % SCAN_STEP === 0 && end % SCAN_STEP === 0 && end < 2 ** 32;
+  if (!scannable || memory.buffer instanceof SharedArrayBuffer) {
     zeroDirtyBlocks(new Uint8Array(memory.buffer), start, end);
     return;
   }
