@@ -114,7 +114,7 @@ describe("renderMarkdown", () => {
   it("adds the just-started column beside the steady-state HTTP numbers, and says how many executions came first", () => {
     const withEarly = renderMarkdown({
       ...results,
-      config: { ...results.config, warmup: 30, serverWarmup: 1000 },
+      config: { ...results.config, warmup: 30, samples: 200, serverWarmup: 1000 },
       warm: {
         http: { javascript: { ...latency(2.5), sandboxP50Ms: 1.1 } },
         httpEarly: { javascript: latency(4), python: { unavailable: "server died" } },
@@ -125,7 +125,7 @@ describe("renderMarkdown", () => {
       "| language | HTTP p50 | HTTP p99 | of which sandbox (p50) | HTTP p50, just started | in-process p50 |",
     );
     expect(withEarly).toContain("| javascript | 2.50 ms | 7.50 ms | 1.10 ms | 4.00 ms | 1.25 ms |");
-    expect(withEarly).toContain("after 1030 executions of the language");
+    expect(withEarly).toContain("after 1230 executions of the language");
     expect(withEarly).toContain("right after its start (after 30 executions of the language)");
     expect(withEarly).toContain("- python HTTP, just started: server died");
     expect(markdown).not.toContain("just started |");

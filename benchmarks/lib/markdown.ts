@@ -72,10 +72,12 @@ function targets(out: string[], results: BenchResults): void {
 
 /** How many executions came before the steady-state HTTP series, from the run's configuration. */
 function serverWarmupText(results: BenchResults): string {
-  const warmup = results.config.warmup;
-  const more = results.config.serverWarmup;
-  if (typeof warmup !== "number" || typeof more !== "number") return "after its warm-up";
-  return `after ${warmup + more} executions of the language and the other languages' early series`;
+  const { warmup, samples, serverWarmup } = results.config;
+  if (typeof warmup !== "number" || typeof samples !== "number" || typeof serverWarmup !== "number") {
+    return "after its warm-up";
+  }
+  // The warm-up, the early series' samples, then the steady series' own warm-up.
+  return `after ${warmup + samples + serverWarmup} executions of the language and every language's early series`;
 }
 
 function warmupText(results: BenchResults): string {
