@@ -69,19 +69,18 @@ export function captureImage(memory: WebAssembly.Memory): MemoryImage {
 export function writeImage(image: MemoryImage, memory: WebAssembly.Memory): void {
   const view = bufferOf(memory);
   if (view.byteLength < image.byteLength) throw new RangeError("memory is smaller than the image");
-  const zeroUpTo = (from: number, to: number) => zeroDirtyMemory(memory, from, to);
   let next = 0;
   let at = 0;
   for (let i = 0; i < image.runs.length; i += 2) {
     const offset = image.runs[i] ?? 0;
     const length = image.runs[i + 1] ?? 0;
-    zeroUpTo(next, offset);
+    zeroDirtyMemory(memory, next, offset);
     view.set(image.data.subarray(at, at + length), offset);
     at += length;
     next = offset + length;
   }
-  zeroUpTo(next, image.byteLength);
-  zeroUpTo(image.byteLength, view.byteLength);
+  // The image's zero tail and everything the memory grew past it, in one scan.
+  zeroDirtyMemory(memory, next, view.byteLength);
 }
 
 export class MemorySnapshot {

@@ -40,11 +40,11 @@ export function claimSharedOutput(buffer: SharedArrayBuffer, owner: number): Sha
 export class SharedOutputSink implements OutputSink {
   private readonly header: Int32Array;
   private readonly data: Uint8Array;
+  /** The owning run's id as the header stores it. */
+  private readonly owner: number;
 
-  constructor(
-    buffer: SharedArrayBuffer,
-    private readonly owner: number,
-  ) {
+  constructor(buffer: SharedArrayBuffer, owner: number) {
+    this.owner = owner | 0;
     this.header = new Int32Array(buffer, 0, 3);
     this.data = new Uint8Array(buffer, HEADER_BYTES);
   }
@@ -54,7 +54,7 @@ export class SharedOutputSink implements OutputSink {
   }
 
   write(chunk: Uint8Array | string): void {
-    if (Atomics.load(this.header, OWNER) !== (this.owner | 0)) {
+    if (Atomics.load(this.header, OWNER) !== this.owner) {
       throw new Error(`output buffer belongs to run ${Atomics.load(this.header, OWNER)}, not ${this.owner}`);
     }
     const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
