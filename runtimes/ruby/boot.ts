@@ -8,14 +8,16 @@
  *    mutable globals exported. The rewritten bytes (12 MB instead of 30) go back to the service,
  *    which compiles them for the executions; nothing is rewritten or compiled twice on either side.
  * 2. Boot one interpreter with no guest code: the data segments applied by hand, libc/wasi-vfs
- *    init, ruby_init with RubyGems, the per-execution bootstrap compiled (bootstrap.ts),
+ *    init, ruby_init without RubyGems and the library setup (libraries.ts: bundled gems on the
+ *    load path, Gem autoloaded), the per-execution bootstrap compiled (bootstrap.ts),
  *    Sandbox::HTTP defined (sandbox-http.ts, loads `json`), a GC; then capture its memory and
  *    globals (wasm/host/memory-snapshot.ts).
  *
  * CPU of the child, medians of 11 runs on the noisy 2-core development VM (before these changes in
  * brackets): node start ~155 ms, imports ~75 (115), read ~55, rewrite ~70 (230: three passes over
  * 30 MB), compile ~20 (165: src/sandbox/wasm/boot-process.ts V8_FLAGS), segments ~20, ruby_init ~650-710 (1100), bootstrap +
- * Sandbox::HTTP + GC ~45 (65), capture ~50, reply ~50 (65); in all ~1.2-1.3 s (2.1 s).
+ * Sandbox::HTTP + GC ~45 (65), capture ~50, reply ~50 (65); in all ~1.2-1.3 s (2.1 s). Since then
+ * RubyGems is no longer loaded in ruby_init (libraries.ts): the boot function's own CPU ~710 -> ~570 ms.
  */
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -28,13 +30,17 @@ import { instantiateFresh, prepareForSnapshots, type SnapshotReadyModule } from 
 import { createWasiHost } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { BOOTSTRAP_DEFINITION } from "./bootstrap.js";
+import { LIBRARY_SETUP } from "./libraries.js";
 import { RubyGuest, sealedRubyImports } from "./ruby-abi.js";
 import { SANDBOX_HTTP_DEFINITION } from "./sandbox-http.js";
 
 const PACKAGE = "@ruby/3.4-wasm-wasi";
 const WASM_FILE = "dist/ruby+stdlib.wasm";
-/** ruby_options arguments of the snapshot interpreter; `-e_=0` keeps it from reading a script. */
-export const RUBY_INIT_ARGS = ["ruby", "-EUTF-8", "-e_=0"] as const;
+/**
+ * ruby_options arguments of the snapshot interpreter; `-e_=0` keeps it from reading a script.
+ * `--disable-gems`: RubyGems is autoloaded on first use instead (libraries.ts LIBRARY_SETUP).
+ */
+export const RUBY_INIT_ARGS = ["ruby", "-EUTF-8", "--disable-gems", "-e_=0"] as const;
 /** Memory cap while booting the snapshot interpreter. */
 const BOOT_MEMORY_BYTES = 512 * 1024 * 1024;
 
@@ -87,6 +93,7 @@ function bootSnapshot(
   const version = guest.evalProtect("RUBY_VERSION");
   if (version.state !== 0) throw new Error("ruby.wasm failed to report RUBY_VERSION");
   const rubyVersion = guest.readString(version.value);
+  if (guest.evalProtect(LIBRARY_SETUP).state !== 0) throw new Error("the ruby library setup failed");
   if (guest.evalProtect(BOOTSTRAP_DEFINITION).state !== 0) throw new Error("the ruby bootstrap failed to compile");
   if (guest.evalProtect(SANDBOX_HTTP_DEFINITION).state !== 0) throw new Error("Sandbox::HTTP failed to load");
   if (guest.evalProtect("GC.start; nil").state !== 0) throw new Error("ruby.wasm failed to collect garbage");

@@ -93,6 +93,33 @@ describe("ruby.wasm runtime", () => {
     expect(r.stdout).toBe("[1,2]\nconstant\n");
   });
 
+  it("finds the bundled gems and loads RubyGems on first use of Gem or gem", async () => {
+    // The snapshot boots without RubyGems (libraries.ts): a bundled gem is on the load path, and
+    // RubyGems itself is autoloaded by the first `Gem` or `gem`.
+    const r = await runRuby(
+      runner,
+      [
+        'require "csv"',
+        'require "base64"',
+        'require "prime"',
+        'p CSV.parse_line("a,b"), Base64.strict_encode64("hi"), Prime.first(3)',
+        'p $LOADED_FEATURES.any? { |f| f.end_with?("/rubygems.rb") }',
+        'p Gem::Version.new("1.10") > Gem::Version.new("1.9")',
+        'gem "csv"',
+        'p $LOADED_FEATURES.any? { |f| f.end_with?("/rubygems.rb") }',
+      ].join("\n"),
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe('["a", "b"]\n"aGk="\n[2, 3, 5]\nfalse\ntrue\ntrue\n');
+  });
+
+  it("reports errors with did_you_mean and error_highlight, as ruby does", async () => {
+    const r = await runRuby(runner, "greeting = 1\nputs greting");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("Did you mean?  greeting");
+    expect(r.stderr).toContain("^^^^^^^");
+  });
+
   it("stops a huge allocation with MEMORY_LIMIT, quickly and without growing the host", async () => {
     const before = process.memoryUsage().rss;
     const r = await runRuby(runner, 'x = "x" * 2**30\nputs x.size', { limits: { memoryLimitBytes: 128 * MiB } });

@@ -1,7 +1,7 @@
 /**
  * In which order, and how many at a time, the language runtimes load at start. Each language is
  * usable as soon as its own runtime loaded. CPU of each boot's child process, measured on this
- * 2-core machine (Liftoff-only): python ~0.55-0.7 s, ruby ~0.7-1.3 s (ruby_init with RubyGems), bash
+ * 2-core machine (Liftoff-only): python ~0.55-0.7 s, ruby ~0.7-1.3 s (then with RubyGems in ruby_init; ~0.15 s less since), bash
  * ~0.95 s (QuickJS evaluating the just-bash bundle); javascript boots nothing.
  * With as many booting loads at once as cores: ruby and python start immediately, bash when python
  * is done. All at once on 2 cores would make every language as late as the last one; one at a time
