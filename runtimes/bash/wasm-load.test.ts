@@ -4,7 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
+import { runBootProcess, stopIdleBootChild } from "../../src/sandbox/wasm/boot-process.js";
+import { PYTHON_BOOT } from "../boot-entries.js";
 import { type BashRunner, bashWasmRuntime } from "./wasm.js";
+
+const FIXTURE = new URL("../../src/sandbox/wasm/boot-process.fixture.ts", import.meta.url).href;
 
 describe("bash load()", () => {
   it("ships a seed that runners clone instead of evaluating the bundle again", async () => {
@@ -36,5 +40,17 @@ describe("bash load()", () => {
     );
     expect(outcome.exitCode).toBe(0);
     expect(out).toBe("42\n");
+  }, 120_000);
+
+  it("ships a seed runners clone when its boot ran in the child that booted Python before", async () => {
+    // boot-process.ts keeps a child that finished a boot for the next one (at start: Bash after Python).
+    const before = await runBootProcess<{ pid: number }>({ module: FIXTURE, export: "bootPid" });
+    await runBootProcess(PYTHON_BOOT);
+    const after = await runBootProcess<{ pid: number }>({ module: FIXTURE, export: "bootPid" });
+    expect(after.pid).toBe(before.pid);
+    const assets = await bashWasmRuntime.load();
+    const runner = (await bashWasmRuntime.createRunner(assets)) as BashRunner;
+    expect((await runner.stats()).cloned).toBe(true);
+    stopIdleBootChild();
   }, 120_000);
 });

@@ -14,3 +14,13 @@ export async function markBoot(path: string): Promise<number> {
   await appendFile(path, `${now}\n`);
   return now;
 }
+
+/** The child's pid and V8 flags, to tell which child ran a boot. */
+export async function bootPid(): Promise<{ pid: number; liftoffOnly: boolean }> {
+  return { pid: process.pid, liftoffOnly: process.execArgv.includes("--liftoff-only") };
+}
+
+/** A boot whose process dies before it replies. */
+export async function exitBoot(): Promise<never> {
+  process.exit(3);
+}

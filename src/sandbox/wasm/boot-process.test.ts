@@ -2,7 +2,23 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { prestartBootProcess, runBootProcess, SHARE_MIN_BYTES, shareLargeBytes } from "./boot-process.js";
+import {
+  prestartBootProcess,
+  runBootProcess,
+  SHARE_MIN_BYTES,
+  shareLargeBytes,
+  stopIdleBootChild,
+} from "./boot-process.js";
+
+/** Whether process `pid` exists (a killed child is reaped by this process, so it disappears). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const FIXTURE = new URL("./boot-process.fixture.ts", import.meta.url).href;
 
@@ -35,6 +51,35 @@ describe("runBootProcess", () => {
     const fresh = await runBootProcess<number>(entry);
     expect(fresh).toBeGreaterThanOrEqual(asked);
     expect(readFileSync(marks, "utf8").trim().split("\n")).toEqual([String(taken), String(fresh)]);
+  }, 60_000);
+
+  it("runs the next boot in the child that finished the last one, and never two boots in one child at once", async () => {
+    const pidBoot = { module: FIXTURE, export: "bootPid" };
+    const first = await runBootProcess<{ pid: number; liftoffOnly: boolean }>(pidBoot);
+    const second = await runBootProcess<{ pid: number; liftoffOnly: boolean }>(pidBoot);
+    expect(second).toEqual({ pid: first.pid, liftoffOnly: true });
+    const [a, b] = await Promise.all([
+      runBootProcess<{ pid: number }>(pidBoot),
+      runBootProcess<{ pid: number }>(pidBoot),
+    ]);
+    expect(a.pid).not.toBe(b.pid);
+    expect([a.pid, b.pid]).toContain(first.pid);
+    stopIdleBootChild();
+  }, 60_000);
+
+  it("does not keep a child whose boot failed, and stops a kept child on request", async () => {
+    const pidBoot = { module: FIXTURE, export: "bootPid" };
+    const kept = await runBootProcess<{ pid: number }>(pidBoot);
+    // The kept child runs this boot and dies in it; the next boot gets a new child.
+    await expect(runBootProcess({ module: FIXTURE, export: "exitBoot" })).rejects.toThrow(/exited \(code 3\)/);
+    const next = await runBootProcess<{ pid: number }>(pidBoot);
+    expect(next.pid).not.toBe(kept.pid);
+    expect(alive(next.pid)).toBe(true);
+    stopIdleBootChild();
+    for (let waited = 0; alive(next.pid) && waited < 5_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(alive(next.pid)).toBe(false);
   }, 60_000);
 
   it("rejects with the boot's own reason", async () => {
