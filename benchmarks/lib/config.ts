@@ -36,7 +36,7 @@ const schema = z.object({
   /** An extra in-process series with this pause between executions (0: none). */
   gapMs: count(0, 10_000).default(10),
   /** Fresh servers started per language for the cold-start measurement. */
-  coldRuns: count(1, 20).default(1),
+  coldRuns: count(1, 20).default(3),
   /** Concurrent HTTP clients per throughput cell. */
   concurrency: z
     .string()
@@ -77,6 +77,7 @@ const QUICK: Record<string, string> = {
   throughputMaxCount: "500",
   baselineSamples: "5",
   naiveRubyRuns: "1",
+  coldRuns: "1",
   pyodideRuns: "0",
   rssSettleMs: "500",
 };

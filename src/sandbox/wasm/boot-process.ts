@@ -147,6 +147,9 @@ function startChild(childArgs: readonly string[]): BootChild {
     serialization: "advanced",
   });
   const child: BootChild = { process: process_, args: childArgs.join("\0"), stderr: "" };
+  // A kept child has no boot listening: an 'error' then (a kill or send that failed) must not throw
+  // here; the boot that takes the child sees a child that no longer runs and starts another.
+  process_.on("error", () => undefined);
   process_.stderr?.setEncoding("utf8");
   process_.stderr?.on("data", (chunk: string) => {
     child.stderr = (child.stderr + chunk).slice(-STDERR_TAIL_BYTES);
