@@ -12,7 +12,7 @@
  * - error_highlight, did_you_mean and syntax_suggest, which ruby loads with RubyGems, are required
  *   here, so error messages read as they do with `ruby main.rb`.
  *
- * Why (measured on the 2-core machine): the boot child's CPU fell from ~710 to ~570 ms (medians of
+ * Why (measured on the 2-core machine): the boot function's CPU fell from ~710 to ~570 ms (medians of
  * 6 interleaved runs; RubyGems was the largest part of ruby_init) and Ruby's boot is the longest at
  * start; the snapshot holds 23.1 instead of 24.6 MiB; and a library not in the snapshot no longer
  * goes through RubyGems' require (warm in-process p50: `require "set"` ~19 -> ~9.5 ms,
