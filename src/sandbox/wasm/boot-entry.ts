@@ -2,15 +2,14 @@
  * Child-process entry of boot-process.ts: receives a BootRequest over IPC, takes the parent's argv,
  * imports the named module (one of ours), calls the named export and sends back its result (or why
  * it failed). The parent may then send the next boot (boot-process.ts keeps a child that finished
- * one); the child exits when the parent disconnects (its thread ended) or kills it. Once a reply
- * went out, the child collects the garbage of that boot (started with --expose-gc).
+ * one); the child exits when the parent disconnects (its thread ended) or kills it.
  */
 import type { BootReply, BootRequest } from "./boot-process.js";
 
 process.on("message", (entry: BootRequest) => {
   process.argv.splice(0, process.argv.length, ...entry.argv);
   void boot(entry).then((reply) => {
-    process.send?.(reply, undefined, {}, () => (globalThis as { gc?: () => void }).gc?.());
+    process.send?.(reply);
   });
 });
 process.on("disconnect", () => process.exit(0));

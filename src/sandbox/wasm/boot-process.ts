@@ -38,11 +38,8 @@ const STDERR_TAIL_BYTES = 2_000;
  * - --wasm-lazy-validation: a function is validated when first called rather than all at compile
  *   (Ruby: compile ~160 -> ~40 ms; a boot calls a fraction of them). The service compiles the same
  *   bytes with full validation before any execution runs them.
- * - --expose-gc: a child that finished a boot collects its garbage (the interpreter it booted, its
- *   memory) right after its reply went out, before it is asked for the next boot, rather than
- *   during it (boot-entry.ts).
  */
-const V8_FLAGS = ["--liftoff-only", "--no-concurrent-marking", "--wasm-lazy-validation", "--expose-gc"] as const;
+const V8_FLAGS = ["--liftoff-only", "--no-concurrent-marking", "--wasm-lazy-validation"] as const;
 
 export interface BootEntry {
   /** file: URL of the module (one of ours) exporting the boot function. */
