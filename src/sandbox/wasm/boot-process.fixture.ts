@@ -24,3 +24,17 @@ export async function bootPid(): Promise<{ pid: number; liftoffOnly: boolean }> 
 export async function exitBoot(): Promise<never> {
   process.exit(3);
 }
+
+/** `length` bytes of a known pattern (large replies go through the spill file). */
+export async function bigBoot(length: number): Promise<{ bytes: Uint8Array; words: Float64Array; length: number }> {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 7 + 3) & 0xff;
+  return { bytes, words: new Float64Array([1.5, -2]), length };
+}
+
+/** When this boot started and ended (epoch ms) in which child, after waiting `ms`. */
+export async function spanBoot(ms: number): Promise<{ start: number; end: number; pid: number }> {
+  const start = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return { start, end: Date.now(), pid: process.pid };
+}

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  limitBootProcesses,
   prestartBootProcess,
   runBootProcess,
   SHARE_MIN_BYTES,
@@ -80,6 +81,52 @@ describe("runBootProcess", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(alive(next.pid)).toBe(false);
+  }, 60_000);
+
+  it("hands large arrays over through a private file, read into shared memory, and removes the file", async () => {
+    const length = 3 * 1024 * 1024 + 5;
+    const previous = process.env.TMPDIR;
+    const tmp = mkdtempSync(join(tmpdir(), "spill-parent-"));
+    process.env.TMPDIR = tmp;
+    let result: { bytes: Uint8Array; words: Float64Array; length: number };
+    try {
+      result = await runBootProcess({ module: FIXTURE, export: "bigBoot", args: [length] });
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+      stopIdleBootChild();
+    }
+    expect(result.length).toBe(length);
+    expect(result.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(result.bytes.byteLength).toBe(length);
+    let mismatches = 0;
+    for (let i = 0; i < length; i++) if (result.bytes[i] !== ((i * 7 + 3) & 0xff)) mismatches++;
+    expect(mismatches).toBe(0);
+    expect([...result.words]).toEqual([1.5, -2]);
+    // The boot's directory was made under TMPDIR and is gone once the reply was read.
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 30_000);
+
+  it("runs at most the limited number of boots at once, the next in the child that just finished", async () => {
+    limitBootProcesses(1);
+    try {
+      const span = { module: FIXTURE, export: "spanBoot", args: [300] };
+      const [first, second] = await Promise.all([
+        runBootProcess<{ start: number; end: number; pid: number }>(span),
+        runBootProcess<{ start: number; end: number; pid: number }>(span),
+      ]);
+      const [earlier, later] = first.start <= second.start ? [first, second] : [second, first];
+      expect(later.start).toBeGreaterThanOrEqual(earlier.end);
+      expect(later.pid).toBe(earlier.pid);
+      // A failed boot frees its place too.
+      await expect(runBootProcess({ module: FIXTURE, export: "failBoot" })).rejects.toThrow(/on purpose/);
+      await expect(runBootProcess<{ pid: number }>({ module: FIXTURE, export: "bootPid" })).resolves.toMatchObject({
+        liftoffOnly: true,
+      });
+    } finally {
+      limitBootProcesses(Number.POSITIVE_INFINITY);
+      stopIdleBootChild();
+    }
   }, 60_000);
 
   it("rejects with the boot's own reason", async () => {

@@ -1,8 +1,10 @@
 /**
  * Runs a runtime's one-time boot (interpreter init, then snapshot capture) in a short-lived child
  * Node process started with `--liftoff-only`, and returns what the boot function returned (it must
- * be structured-cloneable: plain data, typed arrays; never a WebAssembly.Module). A child whose boot
+ * be structured-cloneable: plain data, typed arrays; never a WebAssembly.Module). Its large byte
+ * arrays come through a file rather than the IPC channel (boot-spill.ts). A child whose boot
  * succeeded is kept for IDLE_BOOT_CHILD_MS and runs the next boot of the same thread, if one comes.
+ * limitBootProcesses bounds how many boots run at once in a thread.
  *
  * Why a process: V8 tiers hot WebAssembly functions up to TurboFan in background threads. During a
  * boot that runs each interpreter function only a few times, that compilation is wasted and takes
@@ -20,8 +22,12 @@
  * boots.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { activeBootCache, type BootCache } from "./boot-cache.js";
+import { readSpilledBytes } from "./boot-spill.js";
 
 /** A boot that takes longer than this fails (the language is then unavailable). */
 export const DEFAULT_BOOT_TIMEOUT_MS = 120_000;
@@ -53,6 +59,8 @@ export interface BootEntry {
 /** What the child receives: the entry, and the parent's argv to mirror (see runBootProcess). */
 export interface BootRequest extends BootEntry {
   readonly argv: readonly string[];
+  /** Where the child writes the result's large byte arrays (boot-spill.ts); set per boot by spawnBoot. */
+  readonly spillFile?: string;
 }
 
 export type BootReply<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
@@ -107,19 +115,20 @@ export function runBootProcess<T>(entry: BootEntry, options: BootProcessOptions 
   // instance in this process's workers when both saw the same argv (measured: a 24-byte shift).
   const request: BootRequest = { ...entry, argv: [...process.argv] };
   const childArgs = bootProcessArgs();
-  const boot = () => spawnBoot(request, childArgs, timeoutMs);
+  const boot = (shared: boolean) => spawnBoot(request, childArgs, timeoutMs, shared);
   const cache = options.cache ? Promise.resolve(options.cache) : activeBootCache();
-  // No cache configured (the default): the child starts right away, as it always did.
+  // No cache configured (the default): the child starts right away, as it always did. A value that
+  // goes into the cache is read into ordinary buffers: v8.serialize cannot write shared memory.
   const value = cache
-    ? cache.then((opened) => (opened ? opened.through({ ...request, childArgs }, boot) : boot()))
-    : boot();
+    ? cache.then((opened) => (opened ? opened.through({ ...request, childArgs }, () => boot(false)) : boot(true)))
+    : boot(true);
   return value.then((reply) => shareLargeBytes(reply) as T);
 }
 
 /**
- * How long a child that finished a boot is kept for the next boot of this thread. The loads that
- * boot run two at a time, and the next one (Bash after Python at start) asks soon after a slot
- * freed: it then skips a Node start and the imports both boots share (Bash's boot after Python's,
+ * How long a child that finished a boot is kept for the next boot of this thread. Boots run two at a
+ * time at start (limitBootProcesses), and the next one (Bash after Python or Ruby) takes the child
+ * that just replied: it then skips a Node start and the imports both boots share (Bash's boot after Python's,
  * 10 interleaved runs on 2 cores: ~665 ms in the kept child, ~760 ms in a new one, in the runs
  * where the machine was at its faster speed). An idle child uses no CPU; it exits when this
  * thread ends (its IPC channel closes) or when this delay passed.
@@ -202,13 +211,67 @@ function setReferenced(child: ChildProcess, referenced: boolean): void {
   for (const handle of handles) (referenced ? handle?.ref : handle?.unref)?.call(handle);
 }
 
+/** Boots that may run in child processes at once in this thread (limitBootProcesses); default: no limit. */
+let bootLimit = Number.POSITIVE_INFINITY;
+let bootsRunning = 0;
+/** Boots waiting for a place, first come first served. */
+const bootsWaiting: Array<() => void> = [];
+
 /**
- * One boot in a child process (the kept one if there is one, else a new one); resolves with its
- * reply's value as it arrived over IPC. A child whose boot succeeded is kept for the next boot; one
- * that failed, timed out or exited is killed.
+ * At most `limit` boots run in child processes at once in this thread; the others wait, in the order
+ * they were asked for. The loader sets it (one per core): every language's load then starts at once
+ * (imports, reading and compiling its files) and only the boots queue, so the next one starts the
+ * moment a child replied, in the child that just finished, instead of after the whole load that
+ * booted there came back (measured at start: Bash's boot 90 ms sooner).
  */
-function spawnBoot(request: BootRequest, childArgs: readonly string[], timeoutMs: number): Promise<unknown> {
-  const child = takeIdleChild(childArgs) ?? startChild(childArgs);
+export function limitBootProcesses(limit: number): void {
+  bootLimit = Math.max(1, Math.floor(limit));
+  while (bootsRunning < bootLimit && bootsWaiting.length > 0) {
+    bootsRunning++;
+    bootsWaiting.shift()?.();
+  }
+}
+
+function bootPlace(): Promise<void> {
+  if (bootsRunning < bootLimit) {
+    bootsRunning++;
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve) => bootsWaiting.push(resolve));
+}
+
+/** Frees a place: the next waiting boot takes it (after the child just freed was kept for it). */
+function freeBootPlace(): void {
+  const next = bootsWaiting.shift();
+  if (next) next();
+  else bootsRunning--;
+}
+
+/**
+ * One boot in a child process (the kept one if there is one, else a new one), once a place is free
+ * (limitBootProcesses); resolves with its reply's value, the large byte arrays read from the file the
+ * child wrote them to (boot-spill.ts; `shared`: into SharedArrayBuffers). A child whose boot
+ * succeeded is kept for the next boot; one that failed, timed out or exited is killed.
+ */
+async function spawnBoot(
+  request: BootRequest,
+  childArgs: readonly string[],
+  timeoutMs: number,
+  shared: boolean,
+): Promise<unknown> {
+  await bootPlace();
+  let spillDir: string | undefined;
+  let child: BootChild;
+  try {
+    spillDir = mkdtempSync(join(tmpdir(), "inline-sandbox-boot-"));
+    child = takeIdleChild(childArgs) ?? startChild(childArgs);
+  } catch (error) {
+    if (spillDir !== undefined) rmSync(spillDir, { recursive: true, force: true });
+    freeBootPlace();
+    throw error;
+  }
+  const dir = spillDir;
+  const spillFile = join(dir, "reply.bin");
   const { process: proc } = child;
   return new Promise<unknown>((resolve, reject) => {
     let settled = false;
@@ -219,9 +282,11 @@ function spawnBoot(request: BootRequest, childArgs: readonly string[], timeoutMs
       proc.off("error", onError);
       proc.off("exit", onExit);
       proc.off("message", onMessage);
+      rmSync(dir, { recursive: true, force: true });
       fn();
       if (keep && running(proc)) keepIdle(child);
       else if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      freeBootPlace();
     };
     const fail = (reason: string) => settle(() => reject(new Error(reason)), false);
     const timer = setTimeout(() => fail(`the boot process did not finish within ${timeoutMs} ms`), timeoutMs);
@@ -229,13 +294,19 @@ function spawnBoot(request: BootRequest, childArgs: readonly string[], timeoutMs
     const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
       fail(`the boot process exited (${signal ?? `code ${code}`}) without a result${tail(child.stderr)}`);
     const onMessage = (reply: BootReply<unknown>) => {
-      if (reply.ok) settle(() => resolve(reply.value), true);
-      else fail(reply.reason);
+      if (!reply.ok) return fail(reply.reason);
+      let value: unknown;
+      try {
+        value = readSpilledBytes(reply.value, spillFile, shared);
+      } catch (error) {
+        return fail(`could not read the boot's result: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      settle(() => resolve(value), true);
     };
     proc.once("error", onError);
     proc.once("exit", onExit);
     proc.once("message", onMessage);
-    proc.send(request);
+    proc.send({ ...request, spillFile } satisfies BootRequest);
   });
 }
 

@@ -1,13 +1,18 @@
 /**
  * In which order, and how many at a time, the language runtimes load at start. Each language is
  * usable as soon as its own runtime loaded. CPU of each boot's child process, measured on this
- * 2-core machine (Liftoff-only): python ~0.55-0.7 s, ruby ~0.7-1.3 s (then with RubyGems in ruby_init; ~0.15 s less since), bash
- * ~0.95 s (QuickJS evaluating the just-bash bundle); javascript boots nothing.
- * With as many booting loads at once as cores: ruby and python start immediately, bash when python
- * is done. All at once on 2 cores would make every language as late as the last one; one at a time
- * (measured) made python ~0.3 s sooner but ruby ~0.4 s and bash ~1 s later. javascript boots no interpreter (QuickJS needs no
- * snapshot): its load starts at once without taking a place, so python does not wait for it (its
- * ~0.1 s of CPU took 0.8-1.5 s of wall time among the other starts, and python waited that long).
+ * 2-core machine (Liftoff-only): python ~0.55-0.7 s, ruby ~0.55-1.1 s (since RubyGems is no longer
+ * loaded in ruby_init), bash ~0.95 s (QuickJS evaluating the just-bash bundle); javascript boots
+ * nothing.
+ *
+ * With as many boots at once as cores: ruby and python start immediately, bash as soon as one of
+ * their boot processes replied. With the default loader the limit is on the boot processes
+ * (boot-process.ts limitBootProcesses) and every load's own imports and compiles start at once.
+ * All at once on 2 cores would make every language as late as the last one; one at a time
+ * (measured) made python ~0.3 s sooner but ruby ~0.4 s and bash ~1 s later. javascript boots no
+ * interpreter (QuickJS needs no snapshot): its load starts at once without taking a place, so python
+ * does not wait for it (its ~0.1 s of CPU took 0.8-1.5 s of wall time among the other starts, and
+ * python waited that long).
  */
 import type { Language } from "../types.js";
 

@@ -9,6 +9,8 @@ import { spawnWorker } from "./spawn-worker.js";
 export interface LoaderData {
   /** The snapshot cache's directory (boot-cache.ts); undefined: every boot runs afresh. */
   readonly snapshotCacheDir?: string;
+  /** Boot processes running at once (boot-process.ts limitBootProcesses); undefined: no limit. */
+  readonly bootConcurrency?: number;
 }
 
 /** What the loader worker is asked to do: load one language. */

@@ -12,7 +12,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { PRESTARTED_BOOTS } from "../../../runtimes/boot-entries.js";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { type BootCacheLogRecord, configureBootCache, settleBootCacheWrites } from "./boot-cache.js";
-import { prestartBootProcess } from "./boot-process.js";
+import { limitBootProcesses, prestartBootProcess } from "./boot-process.js";
 import type { LoaderData, LoaderMessage, LoaderReply, LoaderRequest } from "./load-runtime.js";
 
 const port = parentPort;
@@ -22,9 +22,9 @@ if (!port) throw new Error("the runtime loader must run in a worker thread");
 // log; those of no load (opening the cache directory) with every reply, as each language's own.
 const currentLog = new AsyncLocalStorage<BootCacheLogRecord[]>();
 const unscoped: BootCacheLogRecord[] = [];
-configureBootCache((workerData as LoaderData | undefined)?.snapshotCacheDir, (record) =>
-  (currentLog.getStore() ?? unscoped).push(record),
-);
+const data = (workerData as LoaderData | undefined) ?? {};
+configureBootCache(data.snapshotCacheDir, (record) => (currentLog.getStore() ?? unscoped).push(record));
+if (data.bootConcurrency !== undefined) limitBootProcesses(data.bootConcurrency);
 
 async function load(language: LoaderRequest["language"]): Promise<LoaderReply> {
   try {

@@ -39,7 +39,12 @@ export interface WasmSandboxOptions {
   readonly maxWorkerHeapMb?: number;
   /** Executions whose guest may wait for a human at once (each holds a parked worker); default 8. */
   readonly maxParkedWorkers?: number;
-  /** Booting runtimes loading at the same time, in LOAD_PRIORITY order (BOOTLESS_LOADS start at once); default: one per core, at least 2. */
+  /**
+   * Interpreter boots running at the same time, in LOAD_PRIORITY order; default: one per core, at
+   * least 2. With the default `load`, every load starts at once and the loader limits its boot
+   * processes (limitBootProcesses); a substituted `load` is limited as a whole (BOOTLESS_LOADS take
+   * no place).
+   */
   readonly loadConcurrency?: number;
   /**
    * Directory of the opt-in on-disk cache of boot snapshots (boot-cache.ts); default: none, every
@@ -80,9 +85,14 @@ export class WasmSandbox implements LoadingSandbox {
     // One loader worker for every language, ended once they all loaded or at shutdown.
     const loader = options.load
       ? undefined
-      : new RuntimeLoader(snapshotCacheDir === undefined ? {} : { snapshotCacheDir });
+      : new RuntimeLoader({
+          ...(snapshotCacheDir === undefined ? {} : { snapshotCacheDir }),
+          bootConcurrency: concurrency,
+        });
     const load = options.load ?? ((language, signal) => (loader as RuntimeLoader).load(language, { signal }));
-    const loads = startLoads(wanted, concurrency, (language) => load(language, shutdown.signal));
+    const loads = startLoads(wanted, loader ? Number.POSITIVE_INFINITY : concurrency, (language) =>
+      load(language, shutdown.signal),
+    );
     for (const load of loads) load.catch(() => undefined);
     if (loader) {
       shutdown.signal.addEventListener("abort", () => void loader[Symbol.asyncDispose](), { once: true });
