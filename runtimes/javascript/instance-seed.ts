@@ -1,9 +1,13 @@
 /**
  * Never-used JavaScript instances made by copying memory instead of evaluating the prelude.
  *
- * Once per runner, `InstanceSeed.create` builds one instance from nothing (instance.ts
- * `prepareInstance`: engine, host bridge, prelude; our own code only, before any guest code) and
- * captures its linear memory. `clone` then makes each instance an execution runs in:
+ * Once per server, `buildSeedImage` (called by `load()` in the loader thread) builds one instance
+ * from nothing (instance.ts `prepareInstance`: engine, host bridge, prelude; our own code only,
+ * before any guest code) and captures its linear memory and the addresses the host refers to (the
+ * image, seed-image.ts). Each worker's runner takes that image (`InstanceSeed.fromImage`; nothing
+ * evaluated: measured createRunner 35-48 ms of CPU per worker -> ~8 ms, for ~50 ms once in the
+ * loader; at a cold start the per-worker build was ~300 ms), and `clone` then makes each instance
+ * an execution runs in:
  * 1. a new QuickJS wasm instance on a new memory whose maximum is the execution's memory limit,
  *    its runtime made by the same calls as the seed's (instance.ts `newEngine`); they are
  *    deterministic, so it lands at the seed's address (checked; a mismatch fails, as bash's clone
@@ -33,6 +37,9 @@ import { type HostBridge, rebindHostBridge } from "./host-bridge.js";
 import { evaluatePrelude, newEngine, type PreparedInstance, pagesFor, QUICKJS_VERSION } from "./instance.js";
 import { MemoryImage, nonZeroBlocks } from "./memory-image.js";
 import { QuickJSLoader } from "./quickjs-loader.js";
+import type { SeedImage } from "./seed-image.js";
+
+export type { SeedImage } from "./seed-image.js";
 
 /** The seed's memory maximum: room for the prelude, which needs far less. */
 const SEED_MEMORY_BYTES = 64 * 1024 * 1024;
@@ -46,20 +53,6 @@ export class SeedTooLargeError extends Error {
     super(`javascript runtime: a ${memoryLimitBytes}-byte memory limit cannot hold the ${seedBytes}-byte seed`);
     this.name = "SeedTooLargeError";
   }
-}
-
-/** What clones start from: the seed's memory and the addresses the host refers to inside it. */
-export interface SeedImage {
-  /** The seed's memory; a clone's memory starts exactly as large (emscripten's heap may reach its end). */
-  readonly memory: MemoryImage;
-  readonly rt: number;
-  readonly ctx: number;
-  readonly hostFunctionIds: readonly number[];
-  /** JSValue pointers of the handles the host keeps. */
-  readonly start: number;
-  readonly timerNext: number;
-  readonly timerFire: number;
-  readonly exitCode: number;
 }
 
 export class InstanceSeed {
@@ -89,36 +82,24 @@ export class InstanceSeed {
     return this.memories.recycled;
   }
 
-  /** `observe` sees the seed's memory once it is captured (tests compare clones with it). */
+  /**
+   * Builds the seed here and keeps it (tests; the runner takes an image `load()` built instead).
+   * `observe` sees the seed's memory once it is captured (tests compare clones with it).
+   */
   static async create(
     wasmModule: WebAssembly.Module,
     observe?: (seedMemory: WebAssembly.Memory) => void,
   ): Promise<InstanceSeed> {
     const loader = await QuickJSLoader.create(wasmModule);
-    // What a clone's memory holds when the image is written into it: its runtime, no context yet.
-    let runtimeBlocks: Uint8Array | undefined;
-    const engine = await newEngine(loader, SEED_MEMORY_BYTES, {
-      beforeContext: (memory) => {
-        runtimeBlocks = nonZeroBlocks(memory);
-      },
-    });
-    if (!runtimeBlocks) throw new Error("javascript runtime: the seed's runtime blocks were not recorded");
-    const seed = evaluatePrelude(engine, SEED_MEMORY_BYTES);
-    const hooks = seed.bridge.hooks;
-    if (!hooks) throw new Error("javascript runtime: the prelude registered no hooks");
-    const addresses = engineAddresses(seed.runtime, seed.vm);
-    const memory = MemoryImage.capture(seed.memory, runtimeBlocks);
-    observe?.(seed.memory);
-    return new InstanceSeed(loader, {
-      memory,
-      rt: addresses.rt,
-      ctx: addresses.ctx,
-      hostFunctionIds: seed.hostFunctionIds,
-      start: seed.start.value,
-      timerNext: hooks.timerNext.value,
-      timerFire: hooks.timerFire.value,
-      exitCode: hooks.exitCode.value,
-    });
+    return new InstanceSeed(loader, await captureSeed(loader, observe));
+  }
+
+  /**
+   * A seed from an image built elsewhere (buildSeedImage, in another thread): nothing is evaluated
+   * here. Whether the image fits this thread's engine shows at the first clone, which fails if not.
+   */
+  static async fromImage(wasmModule: WebAssembly.Module, image: SeedImage): Promise<InstanceSeed> {
+    return new InstanceSeed(await QuickJSLoader.create(wasmModule), image);
   }
 
   /** A never-used instance in the seed's state, its memory capped at `memoryLimitBytes`. */
@@ -127,6 +108,41 @@ export class InstanceSeed {
     if (reuse) zeroDirtyMemory(reuse, 0, reuse.buffer.byteLength);
     return cloneImage(this.loader, this.image, memoryLimitBytes, reuse);
   }
+}
+
+/** Builds a seed instance from nothing and captures its image (once per server, in `load()`). */
+export async function buildSeedImage(wasmModule: WebAssembly.Module): Promise<SeedImage> {
+  return captureSeed(await QuickJSLoader.create(wasmModule));
+}
+
+async function captureSeed(
+  loader: QuickJSLoader,
+  observe?: (seedMemory: WebAssembly.Memory) => void,
+): Promise<SeedImage> {
+  // What a clone's memory holds when the image is written into it: its runtime, no context yet.
+  let runtimeBlocks: Uint8Array | undefined;
+  const engine = await newEngine(loader, SEED_MEMORY_BYTES, {
+    beforeContext: (memory) => {
+      runtimeBlocks = nonZeroBlocks(memory);
+    },
+  });
+  if (!runtimeBlocks) throw new Error("javascript runtime: the seed's runtime blocks were not recorded");
+  const seed = evaluatePrelude(engine, SEED_MEMORY_BYTES);
+  const hooks = seed.bridge.hooks;
+  if (!hooks) throw new Error("javascript runtime: the prelude registered no hooks");
+  const addresses = engineAddresses(seed.runtime, seed.vm);
+  const memory = MemoryImage.capture(seed.memory, runtimeBlocks);
+  observe?.(seed.memory);
+  return {
+    memory,
+    rt: addresses.rt,
+    ctx: addresses.ctx,
+    hostFunctionIds: seed.hostFunctionIds,
+    start: seed.start.value,
+    timerNext: hooks.timerNext.value,
+    timerFire: hooks.timerFire.value,
+    exitCode: hooks.exitCode.value,
+  };
 }
 
 /** Exported for tests (a tampered image must be refused); the runner goes through InstanceSeed. */

@@ -3,9 +3,10 @@
  * execution's memory limit, a runtime and context, the host bridge, and the prelude already
  * evaluated. An instance is never reused.
  *
- * `prepareInstance` builds one from nothing (~7 ms, mostly evaluating the prelude). The runner does
- * that once, for its seed (instance-seed.ts), and clones every instance an execution runs in from
- * the seed's memory instead of evaluating the prelude again. Its SparePool
+ * `prepareInstance` builds one from nothing, mostly evaluating the prelude (~7 ms once the engine's
+ * wasm code is optimized; 35-60 ms measured in a fresh thread, where it is not). `load()` does that
+ * once per server, for the seed (instance-seed.ts), and every instance an execution runs in, in any
+ * worker, is a clone of the seed's memory instead of evaluating the prelude again. Its SparePool
  * (src/sandbox/wasm/spare-pool.ts) prepares them between executions so a request only pays for
  * `start()`.
  */

@@ -12,7 +12,12 @@
  * captured state does not. The caller passes those blocks as `alsoBlocks`: the non-zero blocks of
  * the same memory at the point a target will be at (its setup is deterministic, so the same blocks).
  * Everything outside the copied blocks is then zero in both.
+ *
+ * Posting: `toPlain` / `fromPlain` turn an image into structured-cloneable data and back (the
+ * JavaScript seed is built in the loader thread and cloned in every worker, seed-image.ts);
+ * `fromPlain` validates the form strictly, since a run outside its place would write anywhere.
  */
+import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { BLOCK_BYTES, isZeroRange } from "../../wasm/host/zero-blocks.js";
 
 /** Granularity of the copy: one OS page. */
@@ -27,6 +32,20 @@ export function nonZeroBlocks(memory: WebAssembly.Memory): Uint8Array {
     if (!isZeroRange(bytes, start, Math.min(bytes.byteLength, start + BLOCK_BYTES))) flags[block] = 1;
   }
   return flags;
+}
+
+/** A linear memory is at most 65,536 pages (4 GiB). */
+const MAX_MEMORY_BYTES = 65_536 * WASM_PAGE_BYTES;
+
+/**
+ * A MemoryImage as structured-cloneable data (posted from the loader thread to every worker). Its
+ * `data` may sit in a SharedArrayBuffer that every worker reads; nothing ever writes to it.
+ */
+export interface PlainMemoryImage {
+  readonly memoryBytes: number;
+  /** [start, end) byte offsets of the copied runs, in pairs. */
+  readonly runs: Uint32Array;
+  readonly data: Uint8Array;
 }
 
 export class MemoryImage {
@@ -65,6 +84,53 @@ export class MemoryImage {
       at += run.byteLength;
     }
     return new MemoryImage(source.byteLength, Uint32Array.from(runs), data);
+  }
+
+  /**
+   * Validates a plain form (see toPlain) and wraps it: a well-formed image of a memory of
+   * `memoryBytes` (runs block-aligned, ascending, apart, inside the memory; data exactly their
+   * bytes). `runs` is copied (a later change to the source cannot move a write); `data` is not
+   * (any bytes are valid, and it may be one SharedArrayBuffer that every worker shares).
+   */
+  static fromPlain(value: unknown): MemoryImage {
+    const fail = (why: string): never => {
+      throw new Error(`memory image: invalid plain form: ${why}`);
+    };
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("not an object");
+    const keys = Object.keys(value).sort().join(",");
+    if (keys !== "data,memoryBytes,runs") return fail(`unexpected fields (${keys})`);
+    const { memoryBytes, runs, data } = value as Record<keyof PlainMemoryImage, unknown>;
+    if (
+      typeof memoryBytes !== "number" ||
+      !Number.isInteger(memoryBytes) ||
+      memoryBytes <= 0 ||
+      memoryBytes > MAX_MEMORY_BYTES ||
+      memoryBytes % WASM_PAGE_BYTES !== 0
+    ) {
+      return fail("memoryBytes is not a whole number of wasm pages");
+    }
+    if (!(runs instanceof Uint32Array) || runs.length % 2 !== 0) return fail("runs is not a Uint32Array of pairs");
+    if (!(data instanceof Uint8Array)) return fail("data is not a Uint8Array");
+    const copy = runs.slice();
+    let previousEnd = -1;
+    let total = 0;
+    for (let i = 0; i < copy.length; i += 2) {
+      const start = copy[i] ?? 0;
+      const end = copy[i + 1] ?? 0;
+      if (start % BLOCK_BYTES !== 0 || start <= previousEnd || end <= start || end > memoryBytes) {
+        return fail(`run ${i / 2} [${start}, ${end}) is out of order, unaligned or outside the memory`);
+      }
+      if (end % BLOCK_BYTES !== 0 && end !== memoryBytes) return fail(`run ${i / 2} ends unaligned`);
+      previousEnd = end;
+      total += end - start;
+    }
+    if (data.byteLength !== total) return fail(`data holds ${data.byteLength} bytes, the runs ${total}`);
+    return new MemoryImage(memoryBytes, copy, data);
+  }
+
+  /** This image as structured-cloneable data; MemoryImage.fromPlain takes it back. */
+  toPlain(): PlainMemoryImage {
+    return { memoryBytes: this.memoryBytes, runs: this.runs.slice(), data: this.data };
   }
 
   /** Bytes an apply copies. */
