@@ -13,11 +13,22 @@ import { DEFAULT_ALLOWED_TOOLS } from "./process/host-binaries.js";
 import { ProcessSandbox } from "./process/process-sandbox.js";
 import { SandboxRegistry } from "./registry.js";
 import type { Sandbox } from "./types.js";
+import type { RuntimeLoader } from "./wasm/load-runtime.js";
 import { WasmSandbox } from "./wasm/wasm-sandbox.js";
 
-export async function createSandboxes(config: Config, logger: Logger): Promise<SandboxRegistry> {
+export interface CreateSandboxesOptions {
+  /** The wasm sandbox's runtime loader, started early (main.ts); default: the sandbox starts one. */
+  readonly loader?: RuntimeLoader;
+}
+
+export async function createSandboxes(
+  config: Config,
+  logger: Logger,
+  options: CreateSandboxesOptions = {},
+): Promise<SandboxRegistry> {
   const sandboxes: Sandbox[] = [];
   const wasm = await WasmSandbox.start({
+    ...(options.loader ? { loader: options.loader } : {}),
     workers: config.workers,
     languages: config.wasmLanguages,
     maxQueue: config.maxQueue,

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RuntimeLoader } from "./load-runtime.js";
 
@@ -33,6 +36,30 @@ describe("RuntimeLoader", () => {
     await loader[Symbol.asyncDispose]();
     expect(await second).toEqual({ ok: false, reason: "the wasm sandbox shut down while loading" });
   });
+
+  it("starts before it is configured, takes its setup once, and loads with it", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "loader-configure-"));
+    const loader = new RuntimeLoader().start();
+    try {
+      // Given after the thread started: the setup still applies to the loads (the cache is used).
+      loader.configure({ snapshotCacheDir: cacheDir, bootConcurrency: 1 });
+      expect(() => loader.configure({})).toThrow(/already configured/);
+      const python = await loader.load("python");
+      expect(python.ok && python.info.name).toBe("cpython");
+      expect(python.bootCacheLog?.length ?? 0).toBeGreaterThan(0);
+      expect(readdirSync(cacheDir).some((name) => name.endsWith(".bin"))).toBe(true);
+    } finally {
+      await loader[Symbol.asyncDispose]();
+    }
+    // A load configures a loader that was not: with the constructor's setup.
+    const unconfigured = new RuntimeLoader();
+    try {
+      expect((await unconfigured.load("javascript")).ok).toBe(true);
+      expect(() => unconfigured.configure({})).toThrow(/already configured/);
+    } finally {
+      await unconfigured[Symbol.asyncDispose]();
+    }
+  }, 90_000);
 
   it("fails a load that takes longer than its timeout", async () => {
     const loader = new RuntimeLoader();

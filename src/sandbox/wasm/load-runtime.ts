@@ -5,7 +5,7 @@ import type { BootCacheLogRecord } from "./boot-cache.js";
 import type { RuntimeAssets } from "./runtime.js";
 import { spawnWorker } from "./spawn-worker.js";
 
-/** The loader worker's workerData. */
+/** How the loader worker is set up: its first message (RuntimeLoader.configure). */
 export interface LoaderData {
   /** The snapshot cache's directory (boot-cache.ts); undefined: every boot runs afresh. */
   readonly snapshotCacheDir?: string;
@@ -15,9 +15,13 @@ export interface LoaderData {
 
 /** What the loader worker is asked to do: load one language. */
 export interface LoaderRequest {
+  readonly kind: "load";
   readonly id: number;
   readonly language: Language;
 }
+
+/** What the loader worker receives: its setup once, before any load, then loads. */
+export type LoaderInbound = { readonly kind: "configure"; readonly data: LoaderData } | LoaderRequest;
 
 export type LoaderReply = (
   | { readonly ok: true; readonly assets: RuntimeAssets; readonly info: RuntimeInfo }
@@ -43,23 +47,43 @@ export interface LoadRuntimeOptions {
 }
 
 /**
- * One loader worker, started at the first load; every load is a request to it and they run there
- * concurrently. close() terminates it once the loads in progress replied (each reply is whole: a
- * load's snapshot cache writes are settled before it replies); dispose() at once.
+ * One loader worker, started by start() or at the first load; every load is a request to it and
+ * they run there concurrently. Its setup (LoaderData) is its first message: configure(), or the
+ * constructor's data at the first load. start() before configure() lets the thread start while the
+ * caller still reads its configuration (main.ts: the thread's start and imports, ~0.1-0.2 s, then
+ * overlap the server's own imports instead of delaying every boot). close() terminates it once the
+ * loads in progress replied (each reply is whole: a load's snapshot cache writes are settled before
+ * it replies); dispose() at once.
  */
 export class RuntimeLoader implements AsyncDisposable {
   private worker: Worker | undefined;
   private nextId = 0;
   private closing = false;
+  private configured = false;
   private readonly pending = new Map<number, (reply: LoaderReply) => void>();
 
-  constructor(private readonly data: LoaderData = {}) {}
+  constructor(private data: LoaderData = {}) {}
+
+  /** Starts the worker thread now, if not yet started. */
+  start(): this {
+    this.started();
+    return this;
+  }
+
+  /** Sets the worker's setup; once, before the first load (a load without it uses the constructor's). */
+  configure(data: LoaderData): void {
+    if (this.configured) throw new Error("the runtime loader is already configured");
+    this.data = data;
+    this.configured = true;
+    this.worker?.postMessage({ kind: "configure", data } satisfies LoaderInbound);
+  }
 
   load(language: Language, options: LoadRuntimeOptions = {}): Promise<LoaderReply> {
     const { signal } = options;
     if (signal?.aborted || this.closing) {
       return Promise.resolve({ ok: false, reason: "the wasm sandbox shut down while loading" });
     }
+    if (!this.configured) this.configure(this.data);
     const worker = this.started();
     const id = this.nextId++;
     return new Promise<LoaderReply>((resolve) => {
@@ -78,8 +102,7 @@ export class RuntimeLoader implements AsyncDisposable {
       };
       this.pending.set(id, settle);
       signal?.addEventListener("abort", onAbort, { once: true });
-      const request: LoaderRequest = { id, language };
-      worker.postMessage(request);
+      worker.postMessage({ kind: "load", id, language } satisfies LoaderInbound);
     });
   }
 
@@ -97,11 +120,12 @@ export class RuntimeLoader implements AsyncDisposable {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = spawnWorker("loader", { workerData: this.data });
+    const worker = spawnWorker("loader");
     worker.on("message", ({ id, reply }: LoaderMessage) => this.pending.get(id)?.(reply));
     worker.once("error", (error) => this.failAll(`runtime loader failed: ${error.message}`));
     worker.once("exit", (code) => this.failAll(`runtime loader exited with code ${code}`));
     this.worker = worker;
+    if (this.configured) worker.postMessage({ kind: "configure", data: this.data } satisfies LoaderInbound);
     return worker;
   }
 

@@ -8,12 +8,12 @@
  * (structured-cloneable) back under the request's id; terminated once every load replied.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { PRESTARTED_BOOTS } from "../../../runtimes/boot-entries.js";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { type BootCacheLogRecord, configureBootCache, settleBootCacheWrites } from "./boot-cache.js";
 import { limitBootProcesses, prestartBootProcess } from "./boot-process.js";
-import type { LoaderData, LoaderMessage, LoaderReply, LoaderRequest } from "./load-runtime.js";
+import type { LoaderData, LoaderInbound, LoaderMessage, LoaderReply, LoaderRequest } from "./load-runtime.js";
 
 const port = parentPort;
 if (!port) throw new Error("the runtime loader must run in a worker thread");
@@ -22,9 +22,12 @@ if (!port) throw new Error("the runtime loader must run in a worker thread");
 // log; those of no load (opening the cache directory) with every reply, as each language's own.
 const currentLog = new AsyncLocalStorage<BootCacheLogRecord[]>();
 const unscoped: BootCacheLogRecord[] = [];
-const data = (workerData as LoaderData | undefined) ?? {};
-configureBootCache(data.snapshotCacheDir, (record) => (currentLog.getStore() ?? unscoped).push(record));
-if (data.bootConcurrency !== undefined) limitBootProcesses(data.bootConcurrency);
+
+/** The first message: the snapshot cache and the boot limit, before any load. */
+function configure(data: LoaderData): void {
+  configureBootCache(data.snapshotCacheDir, (record) => (currentLog.getStore() ?? unscoped).push(record));
+  if (data.bootConcurrency !== undefined) limitBootProcesses(data.bootConcurrency);
+}
 
 async function load(language: LoaderRequest["language"]): Promise<LoaderReply> {
   try {
@@ -38,7 +41,9 @@ async function load(language: LoaderRequest["language"]): Promise<LoaderReply> {
   }
 }
 
-port.on("message", ({ id, language }: LoaderRequest) => {
+port.on("message", (message: LoaderInbound) => {
+  if (message.kind === "configure") return configure(message.data);
+  const { id, language } = message;
   const log: BootCacheLogRecord[] = [];
   void currentLog.run(log, async () => {
     // The boot process starts while the runtime's modules are imported (see boot-entries.ts).
@@ -48,7 +53,7 @@ port.on("message", ({ id, language }: LoaderRequest) => {
     // This worker is terminated once every load replied: a cache file still being written would be lost.
     await settleBootCacheWrites();
     const records = [...unscoped, ...log];
-    const message: LoaderMessage = { id, reply: records.length > 0 ? { ...reply, bootCacheLog: records } : reply };
-    port.postMessage(message);
+    const answer: LoaderMessage = { id, reply: records.length > 0 ? { ...reply, bootCacheLog: records } : reply };
+    port.postMessage(answer);
   });
 });

@@ -51,6 +51,11 @@ export interface WasmSandboxOptions {
    * start boots afresh. Only used by the default `load`.
    */
   readonly snapshotCacheDir?: string;
+  /**
+   * The RuntimeLoader to load with, started early but not configured yet (main.ts starts it before
+   * it reads its configuration); default: a new one. The sandbox configures it and ends it.
+   */
+  readonly loader?: RuntimeLoader;
   /** Loads one language (default: a request to the sandbox's one RuntimeLoader worker); tests substitute slow or failing loads. */
   readonly load?: (language: Language, signal: AbortSignal) => Promise<LoaderReply>;
   readonly logger: Logger;
@@ -83,12 +88,12 @@ export class WasmSandbox implements LoadingSandbox {
     const concurrency = options.loadConcurrency ?? defaultLoadConcurrency(availableParallelism());
     const { snapshotCacheDir } = options;
     // One loader worker for every language, ended once they all loaded or at shutdown.
-    const loader = options.load
-      ? undefined
-      : new RuntimeLoader({
-          ...(snapshotCacheDir === undefined ? {} : { snapshotCacheDir }),
-          bootConcurrency: concurrency,
-        });
+    if (options.load) void options.loader?.[Symbol.asyncDispose]();
+    const loader = options.load ? undefined : (options.loader ?? new RuntimeLoader());
+    loader?.configure({
+      ...(snapshotCacheDir === undefined ? {} : { snapshotCacheDir }),
+      bootConcurrency: concurrency,
+    });
     const load = options.load ?? ((language, signal) => (loader as RuntimeLoader).load(language, { signal }));
     const loads = startLoads(wanted, loader ? Number.POSITIVE_INFINITY : concurrency, (language) =>
       load(language, shutdown.signal),
