@@ -7,8 +7,8 @@
  * - `createRunner()` (worker): its first instance is a clone of that seed (~25 ms, bash-instance.ts)
  *   instead of evaluating the bundle again in every worker (~0.8-1.2 s each, measured); if the clone
  *   does not match, the worker evaluates the bundle itself.
- * - `run()`: reseeds the PRNG, runs the script as `bash /workspace/main.sh ARGS...` with the
- *   request's files, env and stdin, then writes the output through the host's capped sinks and
+ * - `run()`: reseeds the PRNG, runs the script as `bash /workspace/main.sh ARGS...` would (without
+ *   a second shell: guest/driver.ts scriptExec) with the request's files, env and stdin, then writes the output through the host's capped sinks and
  *   returns every workspace file. Right after the reply (setImmediate), the instance is restored
  *   to its snapshot, so the next request does not pay for it; an instance whose memory grew or
  *   whose run trapped is replaced instead, by a clone of the first instance's snapshot on a new

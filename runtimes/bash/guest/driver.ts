@@ -102,20 +102,28 @@ function createShell(): Shell {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, "'\\''")}'`;
-}
-
 /**
- * `NAME='value' ... bash /workspace/main.sh`: prefix assignments export the request's variables to
- * the script's shell (just-bash's exec `env` option does not reach a nested bash). Names bash could
- * not hold are left out.
+ * What `bash /workspace/main.sh args...` with the request's variables prefixed would run, without the
+ * second shell: the script (a leading `#!` line dropped) and the environment just-bash's own `bash`
+ * command gives it (its exported variables, then `$0` and the positional parameters as entries of the
+ * exec's environment, as that command does). The second shell cost ~2 ms of a ~6 ms `echo 1`
+ * (command lookup, reading the file back, a nested exec). Variable names bash could not hold are
+ * left out.
  */
-function scriptCommand(env: Readonly<Record<string, string>>): string {
-  const assignments = Object.entries(env)
-    .filter(([name]) => ENV_NAME.test(name))
-    .map(([name, value]) => `${name}=${shellQuote(value)}`);
-  return [...assignments, "bash", GUEST_SCRIPT_PATH].join(" ");
+function scriptExec(request: GuestRequest): { script: string; env: Record<string, string> } {
+  const env: Record<string, string> = { ...DEFAULT_ENV };
+  for (const [name, value] of Object.entries(request.env)) if (ENV_NAME.test(name)) env[name] = value;
+  const args = [...request.args];
+  Object.assign(env, { 0: GUEST_SCRIPT_PATH, "#": String(args.length), "@": args.join(" "), "*": args.join(" ") });
+  args.forEach((arg, i) => {
+    env[String(i + 1)] = arg;
+  });
+  let script = request.script;
+  if (script.startsWith("#!")) {
+    const end = script.indexOf("\n");
+    if (end !== -1) script = script.slice(end + 1);
+  }
+  return { script, env };
 }
 
 function latin1Bytes(text: string): Uint8Array {
@@ -179,10 +187,10 @@ export function createBashGuest() {
     let result: Awaited<ReturnType<Bash["exec"]>> | undefined;
     let failure: { name: string; message: string } | undefined;
     try {
-      result = await bash.exec(scriptCommand(request.env), {
-        args: [...request.args],
+      const { script, env } = scriptExec(request);
+      result = await bash.exec(script, {
         stdin: request.stdin,
-        env: { ...DEFAULT_ENV },
+        env,
         replaceEnv: true,
         cwd: GUEST_WORKSPACE,
         rawScript: true,
