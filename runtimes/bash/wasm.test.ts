@@ -39,6 +39,17 @@ describe("bash on wasm: basics", () => {
     expect(r.stdout).toBe("/workspace/main.sh\n4\n<a>\n<b c>\n<--flag>\n<*>\n");
   });
 
+  it("runs the script as `bash FILE` does: a #! line dropped, $@ and $* joined, shift, env names bash cannot hold left out", async () => {
+    const r = await harness.run(
+      '#!/usr/bin/env bash\necho "line $LINENO: $*"\nshift\necho "$# [$1]" "${BAD-unset}"\n',
+      {
+        request: { args: ["x", "y z"], env: { "BAD-NAME": "v", OK: "1" } },
+      },
+    );
+    expect(r.stdout).toBe("line 1: x y z\n1 [y z] unset\n");
+    expect(r.outcome.exitCode).toBe(0);
+  });
+
   it("sets exactly the request's env plus HOME, PATH and LANG", async () => {
     const env = { GREETING: "hi there", QUOTE: 'it\'s "quoted" $HOME `x`', HOME: "/workspace/home" };
     const r = await harness.run(
