@@ -61,6 +61,18 @@ describe("RuntimeLoader", () => {
     }
   }, 90_000);
 
+  it("fails a load at once when its early-started worker already ended", async () => {
+    const loader = new RuntimeLoader().start();
+    const worker = (loader as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    await worker.terminate();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = performance.now();
+    const reply = await loader.load("javascript");
+    expect(reply).toMatchObject({ ok: false, reason: expect.stringMatching(/runtime loader exited/) });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await loader[Symbol.asyncDispose]();
+  });
+
   it("fails a load that takes longer than its timeout", async () => {
     const loader = new RuntimeLoader();
     try {

@@ -60,6 +60,8 @@ export class RuntimeLoader implements AsyncDisposable {
   private nextId = 0;
   private closing = false;
   private configured = false;
+  /** Why the worker ended (an error, or an exit nobody asked for): later loads fail at once with it. */
+  private ended: string | undefined;
   private readonly pending = new Map<number, (reply: LoaderReply) => void>();
 
   constructor(private data: LoaderData = {}) {}
@@ -83,6 +85,7 @@ export class RuntimeLoader implements AsyncDisposable {
     if (signal?.aborted || this.closing) {
       return Promise.resolve({ ok: false, reason: "the wasm sandbox shut down while loading" });
     }
+    if (this.ended !== undefined) return Promise.resolve({ ok: false, reason: this.ended });
     if (!this.configured) this.configure(this.data);
     const worker = this.started();
     const id = this.nextId++;
@@ -122,11 +125,17 @@ export class RuntimeLoader implements AsyncDisposable {
     if (this.worker) return this.worker;
     const worker = spawnWorker("loader");
     worker.on("message", ({ id, reply }: LoaderMessage) => this.pending.get(id)?.(reply));
-    worker.once("error", (error) => this.failAll(`runtime loader failed: ${error.message}`));
-    worker.once("exit", (code) => this.failAll(`runtime loader exited with code ${code}`));
+    worker.once("error", (error) => this.end(`runtime loader failed: ${error.message}`));
+    worker.once("exit", (code) => this.end(`runtime loader exited with code ${code}`));
     this.worker = worker;
     if (this.configured) worker.postMessage({ kind: "configure", data: this.data } satisfies LoaderInbound);
     return worker;
+  }
+
+  /** The worker is gone (started early, it may end before any load was asked for). */
+  private end(reason: string): void {
+    this.ended ??= reason;
+    this.failAll(reason);
   }
 
   private failAll(reason: string): void {
