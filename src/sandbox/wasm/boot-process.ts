@@ -128,10 +128,10 @@ export function runBootProcess<T>(entry: BootEntry, options: BootProcessOptions 
 /**
  * How long a child that finished a boot is kept for the next boot of this thread. Boots run two at a
  * time at start (limitBootProcesses), and the next one (Bash after Python or Ruby) takes the child
- * that just replied: it then skips a Node start and the imports both boots share (Bash's boot after Python's,
- * 10 interleaved runs on 2 cores: ~665 ms in the kept child, ~760 ms in a new one, in the runs
- * where the machine was at its faster speed). An idle child uses no CPU; it exits when this
- * thread ends (its IPC channel closes) or when this delay passed.
+ * that just replied: it then skips a Node start and the imports both boots share (Bash's boot
+ * after Python's, 10 interleaved runs on 2 cores: ~665 ms in the kept child, ~760 ms in a new one,
+ * in the runs where the machine was at its faster speed). An idle child uses no CPU; it exits when
+ * this thread ends (its IPC channel closes) or when this delay passed.
  */
 export const IDLE_BOOT_CHILD_MS = 3_000;
 
@@ -266,7 +266,7 @@ async function spawnBoot(
     spillDir = mkdtempSync(join(tmpdir(), "inline-sandbox-boot-"));
     child = takeIdleChild(childArgs) ?? startChild(childArgs);
   } catch (error) {
-    if (spillDir !== undefined) rmSync(spillDir, { recursive: true, force: true });
+    if (spillDir !== undefined) removeSpillDir(spillDir);
     freeBootPlace();
     throw error;
   }
@@ -282,10 +282,10 @@ async function spawnBoot(
       proc.off("error", onError);
       proc.off("exit", onExit);
       proc.off("message", onMessage);
-      rmSync(dir, { recursive: true, force: true });
       fn();
       if (keep && running(proc)) keepIdle(child);
       else if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      removeSpillDir(dir);
       freeBootPlace();
     };
     const fail = (reason: string) => settle(() => reject(new Error(reason)), false);
@@ -308,6 +308,15 @@ async function spawnBoot(
     proc.once("message", onMessage);
     proc.send({ ...request, spillFile } satisfies BootRequest);
   });
+}
+
+/** Removes a boot's spill directory; a failure to (which leaves a file in the temp dir) must not end the boot. */
+function removeSpillDir(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Nothing to do: the directory is private to this process and holds no secret.
+  }
 }
 
 /** Byte arrays at least this large are moved into shared memory by shareLargeBytes. */
