@@ -5,16 +5,39 @@
  * The parent may then send the next boot (boot-process.ts keeps a child that finished one); the
  * child exits when the parent disconnects (its thread ended) or kills it.
  */
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
 import type { BootReply, BootRequest } from "./boot-process.js";
 import { spillLargeBytes } from "./boot-spill.js";
 
+/** The directory of the last boot's spill file: the parent removes it once read; see leave(). */
+let spillDir: string | undefined;
+
 process.on("message", (entry: BootRequest) => {
   process.argv.splice(0, process.argv.length, ...entry.argv);
+  if (entry.spillFile !== undefined) spillDir = dirname(entry.spillFile);
   void boot(entry).then((reply) => {
     process.send?.(reply);
   });
 });
-process.on("disconnect", () => process.exit(0));
+
+/**
+ * Exits, removing the last spill directory first: when the parent's thread ended or the service is
+ * being stopped (SIGTERM to the whole group, as systemd does) before it read a reply, nobody else
+ * would (20-50 MB in the temp directory per boot). A directory the parent already removed is fine.
+ */
+function leave(): never {
+  if (spillDir !== undefined) {
+    try {
+      rmSync(spillDir, { recursive: true, force: true });
+    } catch {
+      // Exiting anyway; the loader's start-up sweep (boot-process.ts) removes what is left.
+    }
+  }
+  process.exit(0);
+}
+process.on("disconnect", leave);
+process.on("SIGTERM", leave);
 
 async function boot(entry: BootRequest): Promise<BootReply<unknown>> {
   try {

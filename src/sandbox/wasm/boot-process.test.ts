@@ -1,14 +1,18 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  bootProcessArgs,
   limitBootProcesses,
   prestartBootProcess,
   runBootProcess,
   SHARE_MIN_BYTES,
+  STALE_SPILL_MS,
   shareLargeBytes,
   stopIdleBootChild,
+  sweepStaleSpillDirs,
 } from "./boot-process.js";
 
 /** Whether process `pid` exists (a killed child is reaped by this process, so it disappears). */
@@ -128,6 +132,59 @@ describe("runBootProcess", () => {
       stopIdleBootChild();
     }
   }, 60_000);
+
+  it("a boot child removes the reply it wrote when its parent goes away unread, or on SIGTERM", async () => {
+    for (const end of ["disconnect", "SIGTERM"] as const) {
+      const dir = mkdtempSync(join(tmpdir(), "spill-child-"));
+      const spillFile = join(dir, "reply.bin");
+      const child = spawn(process.execPath, bootProcessArgs(), {
+        env: {},
+        stdio: ["ignore", "ignore", "pipe", "ipc"],
+        serialization: "advanced",
+      });
+      const replied = new Promise<unknown>((resolve) => child.once("message", resolve));
+      const exited = new Promise<unknown>((resolve) => child.once("exit", resolve));
+      child.send({ module: FIXTURE, export: "bigBoot", args: [SHARE_MIN_BYTES * 2], argv: process.argv, spillFile });
+      await replied;
+      // The reply names the file; nobody reads it.
+      expect(existsSync(spillFile)).toBe(true);
+      if (end === "disconnect") child.disconnect();
+      else child.kill("SIGTERM");
+      await exited;
+      expect(existsSync(dir)).toBe(false);
+    }
+  }, 30_000);
+
+  it("sweeps only stale spill directories of servers that no longer run", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "spill-sweep-"));
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid;
+    const old = (Date.now() - STALE_SPILL_MS - 60_000) / 1000;
+    const make = (name: string, stale: boolean, file = false) => {
+      const path = join(tmp, name);
+      if (file) writeFileSync(path, "x");
+      else {
+        mkdirSync(path);
+        writeFileSync(join(path, "reply.bin"), "bytes");
+      }
+      if (stale) utimesSync(path, old, old);
+    };
+    make(`inline-sandbox-boot-${dead}-left`, true);
+    make(`inline-sandbox-boot-${dead}-recent`, false);
+    make(`inline-sandbox-boot-${process.pid}-mine`, true);
+    make(`inline-sandbox-boot-${dead}-afile`, true, true);
+    make("inline-sandbox-boot-nopid", true);
+    make("unrelated", true);
+    expect(await sweepStaleSpillDirs(tmp)).toBe(1);
+    expect(readdirSync(tmp).sort()).toEqual(
+      [
+        `inline-sandbox-boot-${dead}-afile`,
+        `inline-sandbox-boot-${dead}-recent`,
+        `inline-sandbox-boot-${process.pid}-mine`,
+        "inline-sandbox-boot-nopid",
+        "unrelated",
+      ].sort(),
+    );
+  });
 
   it("rejects with the boot's own reason", async () => {
     await expect(runBootProcess({ module: FIXTURE, export: "failBoot" })).rejects.toThrow("the boot failed on purpose");

@@ -23,6 +23,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { lstat, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -263,7 +264,7 @@ async function spawnBoot(
   let spillDir: string | undefined;
   let child: BootChild;
   try {
-    spillDir = mkdtempSync(join(tmpdir(), "inline-sandbox-boot-"));
+    spillDir = mkdtempSync(join(tmpdir(), `${SPILL_DIR_PREFIX}${process.pid}-`));
     child = takeIdleChild(childArgs) ?? startChild(childArgs);
   } catch (error) {
     if (spillDir !== undefined) removeSpillDir(spillDir);
@@ -308,6 +309,53 @@ async function spawnBoot(
     proc.once("message", onMessage);
     proc.send({ ...request, spillFile } satisfies BootRequest);
   });
+}
+
+/** Spill directories are `<tmpdir>/<this><server pid>-<random>`: the pid tells whose they are. */
+const SPILL_DIR_PREFIX = "inline-sandbox-boot-";
+const SPILL_DIR_NAME = new RegExp(`^${SPILL_DIR_PREFIX}(\\d+)-[^/]+$`);
+/** A spill directory of a dead server older than this is left over: a boot's lives seconds. */
+export const STALE_SPILL_MS = 10 * 60_000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes spill directories a server left behind when it and its boot child died together (both
+ * killed at once: neither removed the reply it had not read yet), from `dir` (default the temp
+ * directory): ours, named for a process that no longer runs, and older than STALE_SPILL_MS (another
+ * PID namespace sharing the directory may reuse numbers). The loader runs it in the background at
+ * its start. Resolves with how many it removed.
+ */
+export async function sweepStaleSpillDirs(dir: string = tmpdir(), now: number = Date.now()): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const match = SPILL_DIR_NAME.exec(name);
+    const pid = Number(match?.[1]);
+    if (!match || !Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const info = await lstat(path);
+      if (!info.isDirectory() || info.uid !== process.getuid?.() || now - info.mtimeMs < STALE_SPILL_MS) continue;
+      await rm(path, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // Gone meanwhile, or not ours to remove: left as it is.
+    }
+  }
+  return removed;
 }
 
 /** Removes a boot's spill directory; a failure to (which leaves a file in the temp dir) must not end the boot. */

@@ -12,7 +12,7 @@ import { parentPort } from "node:worker_threads";
 import { PRESTARTED_BOOTS } from "../../../runtimes/boot-entries.js";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { type BootCacheLogRecord, configureBootCache, settleBootCacheWrites } from "./boot-cache.js";
-import { limitBootProcesses, prestartBootProcess } from "./boot-process.js";
+import { limitBootProcesses, prestartBootProcess, sweepStaleSpillDirs } from "./boot-process.js";
 import type { LoaderData, LoaderInbound, LoaderMessage, LoaderReply, LoaderRequest } from "./load-runtime.js";
 
 const port = parentPort;
@@ -22,6 +22,9 @@ if (!port) throw new Error("the runtime loader must run in a worker thread");
 // log; those of no load (opening the cache directory) with every reply, as each language's own.
 const currentLog = new AsyncLocalStorage<BootCacheLogRecord[]>();
 const unscoped: BootCacheLogRecord[] = [];
+
+// Boot replies a server that died mid-start left in the temp directory (boot-process.ts).
+void sweepStaleSpillDirs();
 
 /** The first message: the snapshot cache and the boot limit, before any load. */
 function configure(data: LoaderData): void {
