@@ -17,7 +17,12 @@ process.on("message", (entry: BootRequest) => {
   process.argv.splice(0, process.argv.length, ...entry.argv);
   if (entry.spillFile !== undefined) spillDir = dirname(entry.spillFile);
   void boot(entry).then((reply) => {
-    process.send?.(reply);
+    // A parent that went away during the boot gets no reply: sending would throw (an uncaught
+    // error that skips leave() and leaves the spill file behind).
+    if (!process.connected || !process.send) return leave();
+    process.send(reply, undefined, {}, (error) => {
+      if (error) leave();
+    });
   });
 });
 

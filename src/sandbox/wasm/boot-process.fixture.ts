@@ -38,3 +38,12 @@ export async function spanBoot(ms: number): Promise<{ start: number; end: number
   await new Promise((resolve) => setTimeout(resolve, ms));
   return { start, end: Date.now(), pid: process.pid };
 }
+
+/** Like bigBoot, after blocking its thread for `ms` (a boot busy in synchronous code). */
+export async function busyBigBoot(ms: number, length: number): Promise<{ bytes: Uint8Array }> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // Busy: no event (such as the parent's disconnect) is handled meanwhile.
+  }
+  return { bytes: new Uint8Array(length).fill(5) };
+}

@@ -155,6 +155,29 @@ describe("runBootProcess", () => {
     }
   }, 30_000);
 
+  it("a boot child whose parent went away during a busy boot writes no reply to keep", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "spill-busy-"));
+    const spillFile = join(dir, "reply.bin");
+    const child = spawn(process.execPath, bootProcessArgs(), {
+      env: {},
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      serialization: "advanced",
+    });
+    const exited = new Promise<unknown>((resolve) => child.once("exit", resolve));
+    child.send({
+      module: FIXTURE,
+      export: "busyBigBoot",
+      args: [1_500, SHARE_MIN_BYTES * 2],
+      argv: process.argv,
+      spillFile,
+    });
+    // Gone while the child is busy: it learns only once the boot returned and it wrote the reply.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    child.disconnect();
+    await exited;
+    expect(existsSync(dir)).toBe(false);
+  }, 30_000);
+
   it("sweeps only stale spill directories of servers that no longer run", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "spill-sweep-"));
     const dead = spawnSync(process.execPath, ["-e", ""]).pid;
