@@ -27,6 +27,18 @@ function alive(pid: number): boolean {
 
 const FIXTURE = new URL("./boot-process.fixture.ts", import.meta.url).href;
 
+/** A boot child started as runBootProcess starts one, a fresh spill path for it, and its exit. */
+function bootChild(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const child = spawn(process.execPath, bootProcessArgs(), {
+    env: {},
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+    serialization: "advanced",
+  });
+  const exited = new Promise<unknown>((resolve) => child.once("exit", resolve));
+  return { dir, spillFile: join(dir, "reply.bin"), child, exited };
+}
+
 describe("runBootProcess", () => {
   it("runs the named export in a Liftoff-only child process and returns its structured-cloned result", async () => {
     const result = await runBootProcess<{ label: string; bytes: Uint8Array; liftoffOnly: boolean }>({
@@ -135,15 +147,8 @@ describe("runBootProcess", () => {
 
   it("a boot child removes the reply it wrote when its parent goes away unread, or on SIGTERM", async () => {
     for (const end of ["disconnect", "SIGTERM"] as const) {
-      const dir = mkdtempSync(join(tmpdir(), "spill-child-"));
-      const spillFile = join(dir, "reply.bin");
-      const child = spawn(process.execPath, bootProcessArgs(), {
-        env: {},
-        stdio: ["ignore", "ignore", "pipe", "ipc"],
-        serialization: "advanced",
-      });
+      const { dir, spillFile, child, exited } = bootChild("spill-child-");
       const replied = new Promise<unknown>((resolve) => child.once("message", resolve));
-      const exited = new Promise<unknown>((resolve) => child.once("exit", resolve));
       child.send({ module: FIXTURE, export: "bigBoot", args: [SHARE_MIN_BYTES * 2], argv: process.argv, spillFile });
       await replied;
       // The reply names the file; nobody reads it.
@@ -156,14 +161,7 @@ describe("runBootProcess", () => {
   }, 30_000);
 
   it("a boot child whose parent went away during a busy boot writes no reply to keep", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "spill-busy-"));
-    const spillFile = join(dir, "reply.bin");
-    const child = spawn(process.execPath, bootProcessArgs(), {
-      env: {},
-      stdio: ["ignore", "ignore", "pipe", "ipc"],
-      serialization: "advanced",
-    });
-    const exited = new Promise<unknown>((resolve) => child.once("exit", resolve));
+    const { dir, spillFile, child, exited } = bootChild("spill-busy-");
     child.send({
       module: FIXTURE,
       export: "busyBigBoot",
