@@ -27,8 +27,9 @@ import { lstat, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ConcurrencyLimiter } from "../../throttle/concurrency-limiter.js";
 import { activeBootCache, type BootCache } from "./boot-cache.js";
-import { readSpilledBytes } from "./boot-spill.js";
+import { mapBootValue, readSpilledBytes, SPILL_MIN_BYTES, WALK_INTO } from "./boot-spill.js";
 
 /** A boot that takes longer than this fails (the language is then unavailable). */
 export const DEFAULT_BOOT_TIMEOUT_MS = 120_000;
@@ -212,40 +213,23 @@ function setReferenced(child: ChildProcess, referenced: boolean): void {
   for (const handle of handles) (referenced ? handle?.ref : handle?.unref)?.call(handle);
 }
 
-/** Boots that may run in child processes at once in this thread (limitBootProcesses); default: no limit. */
-let bootLimit = Number.POSITIVE_INFINITY;
-let bootsRunning = 0;
-/** Boots waiting for a place, first come first served. */
-const bootsWaiting: Array<() => void> = [];
+/** Boots running in child processes in this thread, and those waiting for a place (limitBootProcesses). */
+let bootPlaces = new ConcurrencyLimiter({ maxActive: Number.POSITIVE_INFINITY, maxQueued: Number.POSITIVE_INFINITY });
+const BOOTS = "boots";
 
 /**
  * At most `limit` boots run in child processes at once in this thread; the others wait, in the order
- * they were asked for. The loader sets it (one per core): every language's load then starts at once
- * (imports, reading and compiling its files) and only the boots queue, so the next one starts the
- * moment a child replied, in the child that just finished, instead of after the whole load that
- * booted there came back (measured at start: Bash's boot 90 ms sooner).
+ * they were asked for. The loader sets it (one per core) before its first boot: every language's load
+ * then starts at once (imports, reading and compiling its files) and only the boots queue, so the
+ * next one starts the moment a child replied, in the child that just finished, instead of after the
+ * whole load that booted there came back (measured at start: Bash's boot 90 ms sooner). Boots
+ * already running or waiting keep the limit they started under.
  */
 export function limitBootProcesses(limit: number): void {
-  bootLimit = Math.max(1, Math.floor(limit));
-  while (bootsRunning < bootLimit && bootsWaiting.length > 0) {
-    bootsRunning++;
-    bootsWaiting.shift()?.();
-  }
-}
-
-function bootPlace(): Promise<void> {
-  if (bootsRunning < bootLimit) {
-    bootsRunning++;
-    return Promise.resolve();
-  }
-  return new Promise<void>((resolve) => bootsWaiting.push(resolve));
-}
-
-/** Frees a place: the next waiting boot takes it (after the child just freed was kept for it). */
-function freeBootPlace(): void {
-  const next = bootsWaiting.shift();
-  if (next) next();
-  else bootsRunning--;
+  bootPlaces = new ConcurrencyLimiter({
+    maxActive: Math.max(1, Math.floor(limit)),
+    maxQueued: Number.POSITIVE_INFINITY,
+  });
 }
 
 /**
@@ -260,7 +244,7 @@ async function spawnBoot(
   timeoutMs: number,
   shared: boolean,
 ): Promise<unknown> {
-  await bootPlace();
+  const freeBootPlace = await bootPlaces.acquire(BOOTS);
   let spillDir: string | undefined;
   let child: BootChild;
   try {
@@ -367,8 +351,8 @@ function removeSpillDir(dir: string): void {
   }
 }
 
-/** Byte arrays at least this large are moved into shared memory by shareLargeBytes. */
-export const SHARE_MIN_BYTES = 64 * 1024;
+/** Byte arrays at least this large are moved into shared memory by shareLargeBytes (the spill bound). */
+export const SHARE_MIN_BYTES = SPILL_MIN_BYTES;
 
 type TypedArray = Exclude<ArrayBufferView, DataView>;
 
@@ -382,18 +366,14 @@ type TypedArray = Exclude<ArrayBufferView, DataView>;
  * are already shared (a cache file read into shared memory, boot-cache.ts) are passed as they are.
  * Readers never write to them.
  */
-export function shareLargeBytes(value: unknown, depth = 0): unknown {
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    const view = value as TypedArray;
+export function shareLargeBytes(value: unknown): unknown {
+  return mapBootValue(value, (item) => {
+    if (!ArrayBuffer.isView(item) || item instanceof DataView) return WALK_INTO;
+    const view = item as TypedArray;
     if (view.buffer instanceof SharedArrayBuffer) return view;
     if (view.byteLength >= SHARE_MIN_BYTES) return copyInto(view, new SharedArrayBuffer(view.byteLength));
     return view.byteLength === view.buffer.byteLength ? view : copyInto(view, new ArrayBuffer(view.byteLength));
-  }
-  if (depth > 8 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
-  if (Array.isArray(value)) return value.map((item) => shareLargeBytes(item, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = shareLargeBytes(item, depth + 1);
-  return out;
+  });
 }
 
 /** A view of the same type over `buffer`, holding a copy of `view`'s bytes. */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readSpilledBytes, SPILL_MIN_BYTES, spillLargeBytes } from "./boot-spill.js";
+import { mapBootValue, readSpilledBytes, SPILL_MIN_BYTES, spillLargeBytes, WALK_INTO } from "./boot-spill.js";
 
 function spillPath(): string {
   return join(mkdtempSync(join(tmpdir(), "boot-spill-test-")), "reply.bin");
@@ -57,6 +57,18 @@ describe("boot spill", () => {
   it("returns a reply without markers as it is, without opening a file", () => {
     const value = { bytes: new Uint8Array([9]), n: 1 };
     expect(readSpilledBytes(value, join(tmpdir(), "no-such-dir-for-boot-spill", "reply.bin"), true)).toBe(value);
+  });
+
+  it("walks arrays and plain objects only, and returns containers nothing in changed as they are", () => {
+    const map = new Map([["k", 1]]);
+    const untouched = { list: [1, "a"], nested: { n: 2 } };
+    const value = { map, untouched, twice: [3, { n: 3 }] };
+    const out = mapBootValue(value, (item) => (item === 3 ? 6 : WALK_INTO)) as typeof value;
+    expect(out).not.toBe(value);
+    expect(out.map).toBe(map);
+    expect(out.untouched).toBe(untouched);
+    expect(out.twice).toEqual([6, { n: 6 }]);
+    expect(value.twice).toEqual([3, { n: 3 }]);
   });
 
   it("never writes over an existing file", () => {

@@ -14,7 +14,10 @@
  */
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 
-/** Byte arrays at least this large go through the file; smaller ones stay in the IPC reply. */
+/**
+ * Byte arrays at least this large go through the file; smaller ones stay in the IPC reply. The same
+ * bound decides which arrays shareLargeBytes (boot-process.ts) moves into shared memory.
+ */
 export const SPILL_MIN_BYTES = 64 * 1024;
 
 /** Views the parent rebuilds, by constructor name; nothing else is constructed from a marker. */
@@ -45,6 +48,34 @@ const MAX_DEPTH = 8;
 /** Each array starts at a multiple of this in the file. */
 const ALIGN = 8;
 
+/** What a `replace` of mapBootValue returns for a value that is no leaf: walk into it. */
+export const WALK_INTO: unique symbol = Symbol("walk into");
+
+/**
+ * `value` with its leaves replaced: `replace` sees every value first and returns its replacement,
+ * or WALK_INTO. Arrays and other objects (their own enumerable properties: what structured clone
+ * sends of them) are then walked, down to MAX_DEPTH levels; typed arrays and DataViews, Map, Set,
+ * Date and RegExp are kept as they are. A container none of whose entries changed is returned
+ * itself, not a copy. Boot values (boot-process.ts) are a few levels of plain data.
+ */
+export function mapBootValue(value: unknown, replace: (item: unknown) => unknown, depth = 0): unknown {
+  const replaced = replace(value);
+  if (replaced !== WALK_INTO) return replaced;
+  if (depth > MAX_DEPTH || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  if (value instanceof Map || value instanceof Set || value instanceof Date || value instanceof RegExp) return value;
+  if (Array.isArray(value)) {
+    const out = value.map((entry) => mapBootValue(entry, replace, depth + 1));
+    return out.some((entry, i) => entry !== value[i]) ? out : value;
+  }
+  let changed = false;
+  const out: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    out[key] = mapBootValue(entry, replace, depth + 1);
+    changed ||= out[key] !== entry;
+  }
+  return changed ? out : value;
+}
+
 function isSpilled(value: unknown): value is SpilledBytes {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
   const keys = Object.keys(value);
@@ -61,9 +92,8 @@ function viewType(value: unknown): ViewType | undefined {
 
 /**
  * Child side: writes every typed array of `value` of at least SPILL_MIN_BYTES to a new file at
- * `path` (created exclusively, mode 0600) and returns `value` with a marker in place of each. Arrays
- * and objects are walked (their own enumerable properties: what IPC would send of them), except Map,
- * Set, Date and RegExp, which are returned as they are.
+ * `path` (created exclusively, mode 0600) and returns `value` with a marker in place of each
+ * (mapBootValue walks it).
  */
 export function spillLargeBytes(value: unknown, path: string): unknown {
   const fd = openSync(path, "wx", 0o600);
@@ -78,21 +108,13 @@ export function spillLargeBytes(value: unknown, path: string): unknown {
     offset += bytes.byteLength;
     return { bootSpill: { type, offset: start, byteLength: bytes.byteLength } };
   };
-  const walk = (item: unknown, depth: number): unknown => {
-    const type = viewType(item);
-    if (type) {
+  try {
+    return mapBootValue(value, (item) => {
+      const type = viewType(item);
+      if (!type) return WALK_INTO;
       const view = item as TypedArray;
       return view.byteLength >= SPILL_MIN_BYTES ? write(view, type) : view;
-    }
-    if (depth > MAX_DEPTH || item === null || typeof item !== "object" || ArrayBuffer.isView(item)) return item;
-    if (Array.isArray(item)) return item.map((entry) => walk(entry, depth + 1));
-    if (item instanceof Map || item instanceof Set || item instanceof Date || item instanceof RegExp) return item;
-    const out: Record<string, unknown> = {};
-    for (const [key, entry] of Object.entries(item)) out[key] = walk(entry, depth + 1);
-    return out;
-  };
-  try {
-    return walk(value, 0);
+    });
   } finally {
     closeSync(fd);
   }
@@ -101,22 +123,20 @@ export function spillLargeBytes(value: unknown, path: string): unknown {
 /**
  * Parent side: `value` with every marker replaced by a view over a buffer of its own (shared: a
  * SharedArrayBuffer, posted to workers by reference; otherwise an ArrayBuffer) read from `path`.
- * Throws if a marker lies outside the file or its length does not fit its type.
+ * Throws if a marker lies outside the file or its length does not fit its type. A value without
+ * markers is returned as it is; the file is opened only for the first marker.
  */
 export function readSpilledBytes(value: unknown, path: string, shared: boolean): unknown {
-  const markers: SpilledBytes[] = [];
-  const find = (item: unknown, depth: number): void => {
-    if (isSpilled(item)) markers.push(item);
-    else if (depth <= MAX_DEPTH && item !== null && typeof item === "object" && !ArrayBuffer.isView(item)) {
-      for (const entry of Object.values(item)) find(entry, depth + 1);
-    }
+  let file: { readonly fd: number; readonly size: number } | undefined;
+  const open = () => {
+    if (file) return file;
+    const fd = openSync(path, "r");
+    file = { fd, size: fstatSync(fd).size };
+    return file;
   };
-  find(value, 0);
-  if (markers.length === 0) return value;
-  const fd = openSync(path, "r");
   try {
-    const size = fstatSync(fd).size;
     const read = ({ bootSpill }: SpilledBytes): TypedArray => {
+      const { fd, size } = open();
       const { type, offset, byteLength } = bootSpill;
       const Ctor = Object.hasOwn(VIEW_TYPES, type) ? VIEW_TYPES[type] : undefined;
       if (
@@ -139,16 +159,8 @@ export function readSpilledBytes(value: unknown, path: string, shared: boolean):
       }
       return new (Ctor as new (buffer: ArrayBufferLike) => TypedArray)(buffer);
     };
-    const rebuild = (item: unknown, depth: number): unknown => {
-      if (isSpilled(item)) return read(item);
-      if (depth > MAX_DEPTH || item === null || typeof item !== "object" || ArrayBuffer.isView(item)) return item;
-      if (Array.isArray(item)) return item.map((entry) => rebuild(entry, depth + 1));
-      const out: Record<string, unknown> = {};
-      for (const [key, entry] of Object.entries(item)) out[key] = rebuild(entry, depth + 1);
-      return out;
-    };
-    return rebuild(value, 0);
+    return mapBootValue(value, (item) => (isSpilled(item) ? read(item) : WALK_INTO));
   } finally {
-    closeSync(fd);
+    if (file) closeSync(file.fd);
   }
 }
