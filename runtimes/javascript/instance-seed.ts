@@ -39,8 +39,6 @@ import { MemoryImage, nonZeroBlocks } from "./memory-image.js";
 import { QuickJSLoader } from "./quickjs-loader.js";
 import type { SeedImage } from "./seed-image.js";
 
-export type { SeedImage } from "./seed-image.js";
-
 /** The seed's memory maximum: room for the prelude, which needs far less. */
 const SEED_MEMORY_BYTES = 64 * 1024 * 1024;
 

@@ -5,9 +5,10 @@
  * (src/sandbox/wasm/boot-process.ts: ~1.3 s instead of 2.5-5 s with TurboFan tier-up competing for
  * the 2 cores). The child rewrites the module for snapshots (memory 0 imported: a per-execution cap;
  * mutable globals exported; the active data segments taken out, so a new memory starts zero and
- * restoring copies only the snapshot's non-zero pages), boots one interpreter (RubyGems autoloaded on first
- * use, libraries.ts), the bootstrap and Sandbox::HTTP, and sends back the snapshot with the rewritten bytes, which this
- * thread compiles (with the default tiering) for the executions. The module is rewritten once.
+ * restoring copies only the snapshot's non-zero pages), boots one interpreter (RubyGems autoloaded
+ * on first use, libraries.ts), the bootstrap and Sandbox::HTTP, and sends back the snapshot with the
+ * rewritten bytes, which this thread compiles (with the default tiering) for the executions. The
+ * module is rewritten once.
  * createRunner() / after every run (worker): a SparePool prepares the next instance off the reply
  * path: a new Memory capped at the memory limit, a new Instance, the snapshot copied in.
  * run(): takes that never-used instance, attaches the execution's WASI host and evaluates a one-line
