@@ -2,14 +2,14 @@
  * Warm starts over HTTP against the compiled server (run `npm run build` first, then
  * `npx tsx benchmarks/dev/measure-http.ts [languages...]`; env RUNS, WARMUP, WORKERS, LOG_LEVEL,
  * ROOT=<checkout> to run another checkout's dist/, SERVER_ENV='{"NAME":"value"}' for more server
- * environment (e.g. glibc's MALLOC_ARENA_MAX), STORE_SYNC=full|normal, CPU_PROF=<dir> to start the server under `node --cpu-prof`, RSS_STEPS=1000,2000
+ * environment (e.g. glibc's MALLOC_ARENA_MAX), STORE_SYNC=full|normal, CPU_PROF=<dir> to start the server under `node --cpu-prof`, NODE_ARGS='--flag ...' for more node flags, RSS_STEPS=1000,2000
  * to also run that many more executions in total (alternating languages, 8 concurrent clients) and read
  * the server's RSS after each step; RSS_CLIENTS changes the 8) and where the RSS sits (malloc heap,
  * other anonymous memory, files). Prints one JSON object: p50/p90/p99 of client wall time and of the
- * server's `durationMs` per language, the load average, and RSS readings. A development tool, not the
+ * server's `durationMs` per language, the server's CPU per execution (main thread, busiest others), the load average, and RSS readings. A development tool, not the
  * benchmark harness (benchmarks/run.ts owns that).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { LANGUAGES, type Language } from "../../src/sandbox/types.js";
@@ -60,7 +60,35 @@ const summary = (values: readonly number[]) => ({
   p99: percentile(values, 99),
 });
 
+/** CPU time (ms) of each thread of `pid` so far, by thread id, from /proc (10 ms clock ticks). */
+function threadCpuMs(pid: number): Map<number, number> {
+  const cpu = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")
+        .replace(/^.*\) /, "")
+        .split(" ");
+      cpu.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return cpu;
+}
+
+/** CPU per execution of the server's main thread and of its busiest other threads (ms). */
+function cpuPerRun(pid: number, before: Map<number, number>, after: Map<number, number>, runs: number) {
+  const per = (tid: number) => Math.round((((after.get(tid) ?? 0) - (before.get(tid) ?? 0)) / runs) * 1000) / 1000;
+  const others = [...after.keys()].filter((tid) => tid !== pid).map(per);
+  return {
+    main: per(pid),
+    otherThreads: others.sort((a, b) => b - a).slice(0, 4),
+    total: Math.round((per(pid) + others.reduce((a, b) => a + b, 0)) * 1000) / 1000,
+  };
+}
+
 async function series(server: SpawnedServer, language: Language, runs: number) {
+  const cpuBefore = threadCpuMs(server.pid);
   const client: number[] = [];
   const inner: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -69,7 +97,8 @@ async function series(server: SpawnedServer, language: Language, runs: number) {
     client.push(result.ms);
     if (result.innerMs !== undefined) inner.push(result.innerMs);
   }
-  return { client: summary(client), sandbox: summary(inner) };
+  const cpuMsPerRun = cpuPerRun(server.pid, cpuBefore, threadCpuMs(server.pid), runs);
+  return { client: summary(client), sandbox: summary(inner), cpuMsPerRun };
 }
 
 /** `total` executions, `clients` at a time, languages in turn. */
@@ -96,7 +125,10 @@ const { server } = await SpawnedServer.start({
     ...(JSON.parse(process.env.SERVER_ENV ?? "{}") as Record<string, string>),
     ...(process.env.STORE_SYNC ? { SANDBOX_STORE_SYNC: process.env.STORE_SYNC } : {}),
   },
-  ...(profileDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
+  nodeArgs: [
+    ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
+    ...(process.env.NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+  ],
 });
 const report: Record<string, unknown> = {
   runs: RUNS,

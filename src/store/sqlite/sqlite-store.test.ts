@@ -210,12 +210,14 @@ describe("durability", () => {
     expect(order).toEqual(["deferred"]);
     // Committed already: every reader sees both events before the disk has them.
     expect((await store.listEvents("g")).map((e) => e.seq)).toEqual([1, 2]);
+    await syncs.started(1);
     expect(syncs.paths).toEqual([`${path}-wal`]);
     syncs.finish(0);
     await durable;
     expect(order).toEqual(["deferred", "durable"]);
     // flush() covers the deferred write with a round of its own.
     const flushed = store.flush();
+    await syncs.started(2);
     syncs.finish(1);
     await flushed;
     expect(syncs.paths).toHaveLength(2);
@@ -226,7 +228,7 @@ describe("durability", () => {
     const syncs = manualSync();
     const store = SqliteStore.open({ path: join(dir, "eio.db"), logger: silentLogger(), syncFile: syncs.syncFile });
     const first = store.appendEvents([event("f", "e1")]);
-    await new Promise((resolve) => setImmediate(resolve));
+    await syncs.started(1);
     syncs.fail(0, new Error("EIO"));
     await expect(first).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
     await expect(store.appendEvents([event("f", "e2")])).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
@@ -254,6 +256,11 @@ function manualSync() {
       }),
     finish: (i: number) => rounds[i]?.resolve(),
     fail: (i: number, error: Error) => rounds[i]?.reject(error),
+    /** Lets turns of the event loop pass until `count` rounds have started (a round waits for one). */
+    started: async (count: number) => {
+      for (let i = 0; i < 20 && paths.length < count; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(paths).toHaveLength(count);
+    },
   };
 }
 

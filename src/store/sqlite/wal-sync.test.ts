@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { KeptOpenFile, WalSync } from "./wal-sync.js";
+import { type FsyncOps, INLINE_FSYNC_MAX_MS, KeptOpenFile, POOLED_BACKOFF_MIN_MS, WalSync } from "./wal-sync.js";
 
 /** A file sync whose rounds the test finishes by hand. */
 function manualSync() {
@@ -16,15 +16,22 @@ function manualSync() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Lets turns of the event loop pass until `done()` holds (at most 20). */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 20 && !done(); i++) await tick();
+  expect(done()).toBe(true);
+}
+
 describe("WalSync", () => {
-  it("starts one fsync for a write when none is in flight", async () => {
+  it("starts one fsync for a write once this turn of the event loop has run", async () => {
     const { rounds, syncFile } = manualSync();
     const wal = new WalSync("/x-wal", syncFile);
     let done = false;
     const synced = wal.sync().then(() => {
       done = true;
     });
-    expect(rounds).toHaveLength(1);
+    expect(rounds).toHaveLength(0);
+    await until(() => rounds.length === 1);
     await tick();
     expect(done).toBe(false);
     rounds[0]?.resolve();
@@ -33,20 +40,33 @@ describe("WalSync", () => {
     expect(wal.fsyncs).toBe(1);
   });
 
+  it("gives the writes of one turn one fsync", async () => {
+    const { rounds, syncFile } = manualSync();
+    const wal = new WalSync("/x-wal", syncFile);
+    const writes = [wal.sync(), wal.sync(), wal.sync()];
+    await until(() => rounds.length === 1);
+    await tick();
+    expect(rounds).toHaveLength(1);
+    rounds[0]?.resolve();
+    await Promise.all(writes);
+    expect(wal.fsyncs).toBe(1);
+  });
+
   it("makes writes that arrive during an fsync wait for the next one, and share it", async () => {
     const { rounds, syncFile } = manualSync();
     const wal = new WalSync("/x-wal", syncFile);
     const first = wal.sync();
+    await until(() => rounds.length === 1);
     const settled: string[] = [];
     const second = wal.sync().then(() => settled.push("second"));
     const third = wal.sync().then(() => settled.push("third"));
+    await tick();
     expect(rounds).toHaveLength(1);
     rounds[0]?.resolve();
     await first;
-    await tick();
+    await until(() => rounds.length === 2);
     // The first round may have started before the later writes: they are not durable yet.
     expect(settled).toEqual([]);
-    expect(rounds).toHaveLength(2);
     rounds[1]?.resolve();
     await Promise.all([second, third]);
     expect(settled).toEqual(["second", "third"]);
@@ -57,6 +77,7 @@ describe("WalSync", () => {
     const { rounds, syncFile } = manualSync();
     const wal = new WalSync("/x-wal", syncFile);
     const first = wal.sync();
+    await until(() => rounds.length === 1);
     const queued = wal.sync();
     rounds[0]?.reject(new Error("EIO"));
     await expect(first).rejects.toThrow("EIO");
@@ -105,6 +126,100 @@ describe("WalSync", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("KeptOpenFile: where the fsync runs", () => {
+  /** Fake fsyncs on a hand-moved clock: an inline fsync takes `inlineMs` of it. */
+  function fakeOps() {
+    const state = { clock: 0, inlineMs: 0.2, inline: 0, pooled: 0, pooledError: null as Error | null };
+    const ops: FsyncOps = {
+      inline: () => {
+        state.inline++;
+        state.clock += state.inlineMs;
+      },
+      pooled: (_fd, done) => {
+        state.pooled++;
+        setImmediate(() => done(state.pooledError));
+      },
+      now: () => state.clock,
+    };
+    return { state, ops };
+  }
+
+  function withFile(test: (path: string) => Promise<void>) {
+    return async () => {
+      const dir = mkdtempSync(join(tmpdir(), "wal-sync-"));
+      try {
+        const path = join(dir, "db-wal");
+        writeFileSync(path, "frames");
+        await test(path);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+  }
+
+  it(
+    "fsyncs on this thread while fsyncs are fast",
+    withFile(async (path) => {
+      const { ops } = fakeOps();
+      const file = new KeptOpenFile(ops);
+      for (let i = 0; i < 3; i++) await file.sync(path);
+      expect(file.fsyncs).toEqual({ inline: 3, pooled: 0 });
+      file.close();
+    }),
+  );
+
+  it(
+    "moves to the thread pool after a slow fsync, probes inline after a back-off that doubles, and stays inline once fast",
+    withFile(async (path) => {
+      const { state, ops } = fakeOps();
+      const file = new KeptOpenFile(ops);
+      state.inlineMs = INLINE_FSYNC_MAX_MS + 4;
+      await file.sync(path); // slow: the pool until clock + 1 s
+      state.clock += POOLED_BACKOFF_MIN_MS - 1;
+      await file.sync(path);
+      expect(file.fsyncs).toEqual({ inline: 1, pooled: 1 });
+      state.clock += 2;
+      await file.sync(path); // the probe: slow again, the pool for 2 s
+      state.clock += 2 * POOLED_BACKOFF_MIN_MS - 1;
+      await file.sync(path);
+      expect(file.fsyncs).toEqual({ inline: 2, pooled: 2 });
+      state.inlineMs = 0.2;
+      state.clock += 2;
+      await file.sync(path); // the probe is fast: inline again
+      await file.sync(path);
+      expect(file.fsyncs).toEqual({ inline: 4, pooled: 2 });
+      // The back-off starts over at its minimum.
+      state.inlineMs = INLINE_FSYNC_MAX_MS + 4;
+      await file.sync(path);
+      state.clock += POOLED_BACKOFF_MIN_MS + 1;
+      await file.sync(path);
+      expect(file.fsyncs).toEqual({ inline: 6, pooled: 2 });
+      file.close();
+    }),
+  );
+
+  it(
+    "rejects when the fsync fails, inline or on the pool",
+    withFile(async (path) => {
+      const { state, ops } = fakeOps();
+      const failing: FsyncOps = {
+        ...ops,
+        inline: (fd) => {
+          ops.inline(fd);
+          throw new Error("EIO inline");
+        },
+      };
+      const file = new KeptOpenFile(failing);
+      state.inlineMs = INLINE_FSYNC_MAX_MS + 1;
+      await expect(file.sync(path)).rejects.toThrow("EIO inline");
+      state.pooledError = new Error("EIO pooled");
+      await expect(file.sync(path)).rejects.toThrow("EIO pooled");
+      expect(file.fsyncs).toEqual({ inline: 1, pooled: 1 });
+      file.close();
+    }),
+  );
 });
 
 /** What this process's open descriptors on `path` point to (a removed file shows as "path (deleted)"). */
