@@ -1,6 +1,7 @@
 /**
  * A guest waiting for a human parks its worker: the pool starts a stand-in so other executions keep
- * running, caps how many may wait at once, and drops the stand-in once the wait is over.
+ * running, caps how many may wait at once, and drops the stand-in once the wait is over. A host call
+ * still in flight when its run ends is aborted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../logger.js";
@@ -97,5 +98,28 @@ describe("parked workers", () => {
     await until(() => third.releases.length === 1);
     third.releases[0]?.();
     expect((await again).stdout).toBe("status 200\n");
+  }, 60_000);
+});
+
+describe("host calls", () => {
+  it("are aborted while still in flight when their run ends", async () => {
+    let signal: AbortSignal | undefined;
+    const handler: EffectHandler = {
+      http: (_request, control) =>
+        new Promise<GuestHttpReply>((resolve) => {
+          signal = control.signal;
+          control.signal.addEventListener(
+            "abort",
+            () => resolve({ ok: false, code: "EGRESS_ABORTED", message: "the execution ended" }),
+            { once: true },
+          );
+        }),
+    };
+    const result = await sandbox.execute(request(FETCH), {
+      limits: { ...DEFAULT_LIMITS, timeoutMs: 500 },
+      effects: handler,
+    });
+    expect(result.error?.code).toBe("TIMEOUT");
+    expect(signal?.aborted).toBe(true);
   }, 60_000);
 });

@@ -57,8 +57,11 @@ export interface ActiveRun {
   readonly stderr: SharedArrayBuffer;
   readonly timers: NodeJS.Timeout[];
   readonly onAbort: () => void;
-  /** Aborted when the run ends: host calls in flight for it stop. */
-  readonly ended: AbortController;
+  /**
+   * Aborted when the run ends: host calls in flight for it stop. Made at the run's first host call
+   * (most runs make none, and an abort with nobody listening still builds its DOMException).
+   */
+  ended: AbortController | undefined;
   /** The deadline clock (pausable while a host call waits for a human). */
   readonly clock: DeadlineClock;
   /** Pauses in effect: while above 0 the worker is parked (its guest waits for a human). */

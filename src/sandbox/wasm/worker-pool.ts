@@ -297,7 +297,7 @@ export class WorkerPool {
       ...this.claimOutputs(slot, id, limits.maxOutputBytes),
       onAbort,
       timers: [],
-      ended: new AbortController(),
+      ended: undefined,
       clock,
       parked: 0,
     };
@@ -337,7 +337,10 @@ export class WorkerPool {
     const handler = run.task.effects;
     const answered = handler
       ? handler
-          .http(message.request, { signal: run.ended.signal, pauseDeadline: () => this.park(run) })
+          .http(message.request, {
+            signal: (run.ended ??= new AbortController()).signal,
+            pauseDeadline: () => this.park(run),
+          })
           .catch((error: unknown): GuestHttpReply => {
             this.options.logger.error(
               { err: error instanceof Error ? error.message : String(error) },
@@ -421,7 +424,7 @@ export class WorkerPool {
   private finish(slot: Slot, run: ActiveRun): void {
     this.unpark(run);
     run.clock.stop();
-    run.ended.abort();
+    run.ended?.abort();
     for (const timer of run.timers) clearTimeout(timer);
     run.task.signal?.removeEventListener("abort", run.onAbort);
     slot.current = undefined;
