@@ -325,6 +325,18 @@ describe("executions and events", () => {
     ]);
     expect(events[0]).toMatchObject({ v: 1, id: "evt_0", time: "2023-11-14T22:13:20.000Z", requestId: "req" });
     expect((await reopened.listEvents("exec_e", 2)).map((e) => e.seq)).toEqual([3]);
+    // One batch over two executions, interleaved: each numbered after its own last event.
+    const batch = await reopened.appendEvents([
+      event("exec_e", "b1"),
+      event("exec_other", "b2"),
+      event("exec_e", "b3"),
+    ]);
+    expect(batch.map((e) => [e.executionId, e.seq])).toEqual([
+      ["exec_e", 4],
+      ["exec_other", 2],
+      ["exec_e", 5],
+    ]);
+    expect((await reopened.listEvents("exec_e")).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     reopened.close();
   });
 

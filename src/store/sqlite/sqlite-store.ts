@@ -437,15 +437,21 @@ export class SqliteStore implements ControlStore {
     return this.durable("flush");
   }
 
-  /** Inside a transaction: numbers each event after the last of its execution and stores it. */
+  /**
+   * Inside a transaction: numbers each event after the last of its execution and stores it. The last
+   * number is read once per execution (the transaction holds the write lock, so nobody else appends
+   * meanwhile), not once per event.
+   */
   private insertEvents(inputs: readonly AuditEventInput[]): AuditEvent[] {
     const last = this.prepare("SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_events WHERE execution_id = ?");
     const insert = this.prepare(
       "INSERT INTO audit_events (execution_id, seq, type, time, event) VALUES (?, ?, ?, ?, ?)",
     );
+    const lastSeq = new Map<string, number>();
     return inputs.map((input) => {
-      const { seq } = last.get(input.executionId) as { seq: number };
-      const event = buildEvent(input, seq + 1);
+      const seq = (lastSeq.get(input.executionId) ?? (last.get(input.executionId) as { seq: number }).seq) + 1;
+      lastSeq.set(input.executionId, seq);
+      const event = buildEvent(input, seq);
       insert.run(input.executionId, event.seq, input.type, input.time, JSON.stringify(event));
       return event;
     });
