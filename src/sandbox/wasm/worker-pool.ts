@@ -335,12 +335,11 @@ export class WorkerPool {
     const run = slot.current;
     if (!run || run.id !== message.runId || message.type !== "http") return;
     const handler = run.task.effects;
+    const ended = run.ended ?? new AbortController();
+    run.ended = ended;
     const answered = handler
       ? handler
-          .http(message.request, {
-            signal: (run.ended ??= new AbortController()).signal,
-            pauseDeadline: () => this.park(run),
-          })
+          .http(message.request, { signal: ended.signal, pauseDeadline: () => this.park(run) })
           .catch((error: unknown): GuestHttpReply => {
             this.options.logger.error(
               { err: error instanceof Error ? error.message : String(error) },
