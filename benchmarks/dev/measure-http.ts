@@ -1,13 +1,15 @@
 /**
  * Warm starts over HTTP against the compiled server (run `npm run build` first, then
- * `npx tsx benchmarks/dev/measure-http.ts [languages...]`; env RUNS, WARMUP, WORKERS, LOG_LEVEL,
- * ROOT=<checkout> to run another checkout's dist/, SERVER_ENV='{"NAME":"value"}' for more server
- * environment (e.g. glibc's MALLOC_ARENA_MAX), STORE_SYNC=full|normal, CPU_PROF=<dir> to start the server under `node --cpu-prof`, NODE_ARGS='--flag ...' for more node flags, RSS_STEPS=1000,2000
- * to also run that many more executions in total (alternating languages, 8 concurrent clients) and read
- * the server's RSS after each step; RSS_CLIENTS changes the 8) and where the RSS sits (malloc heap,
- * other anonymous memory, files). Prints one JSON object: p50/p90/p99 of client wall time and of the
- * server's `durationMs` per language, the server's CPU per execution (main thread, busiest others), the load average, and RSS readings. A development tool, not the
- * benchmark harness (benchmarks/run.ts owns that).
+ * `npx tsx benchmarks/dev/measure-http.ts [languages...]`). Environment: RUNS, WARMUP, WORKERS,
+ * LOG_LEVEL; ROOT=<checkout> to run another checkout's dist/; SERVER_ENV='{"NAME":"value"}' for
+ * more server environment (e.g. glibc's MALLOC_ARENA_MAX); STORE_SYNC=full|normal; CPU_PROF=<dir>
+ * to start the server under `node --cpu-prof`; NODE_ARGS='--flag ...' for more node flags;
+ * RSS_STEPS=1000,2000 to also run that many more executions in total (alternating languages, 8
+ * concurrent clients; RSS_CLIENTS changes the 8) and read the server's RSS after each step and where
+ * it sits (malloc heap, other anonymous memory, files). Prints one JSON object: p50/p90/p99 of client
+ * wall time and of the server's `durationMs` per language, the server's CPU per execution (main
+ * thread, busiest other threads, total; from /proc, 10 ms ticks), the load average, and RSS
+ * readings. A development tool, not the benchmark harness (benchmarks/run.ts owns that).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";

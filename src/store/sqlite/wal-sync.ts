@@ -48,11 +48,12 @@ const NODE_FSYNC: FsyncOps = { inline: fsyncSync, pooled: fsync, now: () => perf
 /**
  * fsyncs `path` through a descriptor kept open between calls: one fsync per call instead of an open,
  * an fsync and a close (each a trip to the thread pool, on the reply path of every durable write).
- * The fsync runs inline or on the thread pool (see the top of this file). Before each fsync a stat of the path (on this thread, microseconds) checks
- * that it still names the file the descriptor holds; if the path was replaced or removed, the old
- * descriptor is closed and the path opened again (or the call fails like an open would), so an
- * fsync never goes to a file the store no longer writes. SQLite keeps its `-wal` file (the same
- * inode, reset in place) for as long as the connection is open, so in practice it is opened once.
+ * The fsync runs inline or on the thread pool (see the top of this file). Before each fsync a stat
+ * of the path (on this thread, microseconds) checks that it still names the file the descriptor
+ * holds; if the path was replaced or removed, the old descriptor is closed and the path opened again
+ * (or the call fails like an open would), so an fsync never goes to a file the store no longer
+ * writes. SQLite keeps its `-wal` file (the same inode, reset in place) for as long as the
+ * connection is open, so in practice it is opened once.
  */
 export class KeptOpenFile {
   private held: { readonly path: string; readonly fd: number; readonly dev: number; readonly ino: number } | undefined;
