@@ -14,6 +14,20 @@ function manualSync() {
   return { rounds, syncFile };
 }
 
+/** A test body given a real `-wal`-like file in a temp directory removed afterwards. */
+function withFile(test: (path: string) => Promise<void>) {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wal-sync-"));
+    try {
+      const path = join(dir, "db-wal");
+      writeFileSync(path, "frames");
+      await test(path);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Lets turns of the event loop pass until `done()` holds (at most 20). */
@@ -87,76 +101,56 @@ describe("WalSync", () => {
     expect(wal.failed?.message).toBe("EIO");
   });
 
-  it("fsyncs a real file, and fails for a missing one", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "wal-sync-"));
-    try {
-      const path = join(dir, "db-wal");
-      writeFileSync(path, "frames");
+  it(
+    "fsyncs a real file, and fails for a missing one",
+    withFile(async (path) => {
       const file = new KeptOpenFile();
       await expect(file.sync(path)).resolves.toBeUndefined();
       file.close();
-      await expect(new WalSync(join(dir, "missing-wal")).sync()).rejects.toThrow(/ENOENT/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      await expect(new WalSync(`${path}-missing`).sync()).rejects.toThrow(/ENOENT/);
+    }),
+  );
 
-  it("keeps the file open between fsyncs, and reopens a path that was replaced or fails when it is gone", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "wal-sync-"));
-    const file = new KeptOpenFile();
-    try {
-      const path = join(dir, "db-wal");
-      writeFileSync(path, "frames");
-      await file.sync(path);
-      await file.sync(path);
-      // One descriptor, held across the two fsyncs.
-      expect(descriptorsOf(path)).toEqual([path]);
-      // Replaced (a new inode under the same name): the old one is closed, the new one opened.
-      rmSync(path);
-      writeFileSync(path, "new frames");
-      await file.sync(path);
-      expect(descriptorsOf(path)).toEqual([path]);
-      // Gone: fails like an open would, and holds nothing open.
-      rmSync(path);
-      await expect(file.sync(path)).rejects.toThrow(/ENOENT/);
-      file.close();
-      expect(descriptorsOf(path)).toEqual([]);
-    } finally {
-      file.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it(
+    "keeps the file open between fsyncs, and reopens a path that was replaced or fails when it is gone",
+    withFile(async (path) => {
+      const file = new KeptOpenFile();
+      try {
+        await file.sync(path);
+        await file.sync(path);
+        // One descriptor, held across the two fsyncs.
+        expect(descriptorsOf(path)).toEqual([path]);
+        // Replaced (a new inode under the same name): the old one is closed, the new one opened.
+        rmSync(path);
+        writeFileSync(path, "new frames");
+        await file.sync(path);
+        expect(descriptorsOf(path)).toEqual([path]);
+        // Gone: fails like an open would, and holds nothing open.
+        rmSync(path);
+        await expect(file.sync(path)).rejects.toThrow(/ENOENT/);
+        file.close();
+        expect(descriptorsOf(path)).toEqual([]);
+      } finally {
+        file.close();
+      }
+    }),
+  );
 });
 
 describe("KeptOpenFile: where the fsync runs", () => {
   /** Fake fsyncs on a hand-moved clock: an inline fsync takes `inlineMs` of it. */
   function fakeOps() {
-    const state = { clock: 0, inlineMs: 0.2, inline: 0, pooled: 0, pooledError: null as Error | null };
+    const state = { clock: 0, inlineMs: 0.2, pooledError: null as Error | null };
     const ops: FsyncOps = {
       inline: () => {
-        state.inline++;
         state.clock += state.inlineMs;
       },
       pooled: (_fd, done) => {
-        state.pooled++;
         setImmediate(() => done(state.pooledError));
       },
       now: () => state.clock,
     };
     return { state, ops };
-  }
-
-  function withFile(test: (path: string) => Promise<void>) {
-    return async () => {
-      const dir = mkdtempSync(join(tmpdir(), "wal-sync-"));
-      try {
-        const path = join(dir, "db-wal");
-        writeFileSync(path, "frames");
-        await test(path);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    };
   }
 
   it(
