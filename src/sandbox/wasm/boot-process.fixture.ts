@@ -39,11 +39,16 @@ export async function spanBoot(ms: number): Promise<{ start: number; end: number
   return { start, end: Date.now(), pid: process.pid };
 }
 
-/** Like bigBoot, after blocking its thread for `ms` (a boot busy in synchronous code). */
-export async function busyBigBoot(ms: number, length: number): Promise<{ bytes: Uint8Array }> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    // Busy: no event (such as the parent's disconnect) is handled meanwhile.
+/**
+ * Like bigBoot, after blocking its thread (a boot busy in synchronous code): it creates `started`,
+ * then spins until `release` exists, so no event (such as the parent's disconnect) is handled until
+ * the test has done what it does while the boot is busy.
+ */
+export async function busyBigBoot(started: string, release: string, length: number): Promise<{ bytes: Uint8Array }> {
+  const { existsSync, writeFileSync } = await import("node:fs");
+  writeFileSync(started, "");
+  while (!existsSync(release)) {
+    // Busy: no event is handled meanwhile.
   }
   return { bytes: new Uint8Array(length).fill(5) };
 }

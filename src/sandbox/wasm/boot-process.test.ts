@@ -1,5 +1,14 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -162,17 +171,27 @@ describe("runBootProcess", () => {
 
   it("a boot child whose parent went away during a busy boot writes no reply to keep", async () => {
     const { dir, spillFile, child, exited } = bootChild("spill-busy-");
+    const signals = mkdtempSync(join(tmpdir(), "spill-busy-signals-"));
+    const started = join(signals, "started");
+    const release = join(signals, "release");
     child.send({
       module: FIXTURE,
       export: "busyBigBoot",
-      args: [1_500, SHARE_MIN_BYTES * 2],
+      args: [started, release, SHARE_MIN_BYTES * 2],
       argv: process.argv,
       spillFile,
     });
-    // Gone while the child is busy: it learns only once the boot returned and it wrote the reply.
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Gone while the child is busy (the boot started, so the child knows the spill file): it learns
+    // only once the boot returned and it wrote the reply. Waiting for the start, not a fixed time:
+    // a child slow to start (a loaded machine) would otherwise get the disconnect before the request.
+    for (let waited = 0; !existsSync(started) && waited < 20_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(existsSync(started)).toBe(true);
     child.disconnect();
+    writeFileSync(release, "");
     await exited;
+    rmSync(signals, { recursive: true, force: true });
     expect(existsSync(dir)).toBe(false);
   }, 30_000);
 
