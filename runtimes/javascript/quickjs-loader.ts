@@ -9,10 +9,10 @@
  *
  * The emscripten loader is called directly with our own options, not through `newVariant`'s
  * wrapper: with the options object that wrapper builds, wiring the instance's exports into the
- * emscripten module took ~0.25 ms per instance, against ~0.01 ms with a plain object (measured on
- * the built server, 2,000 clones). The wrapper adds nothing a release build uses here: it locates
- * or fetches the wasm file (we instantiate the compiled module ourselves) and hands source maps to
- * debug builds.
+ * emscripten module took ~0.25 ms per instance, against ~0.01 ms with a plain object (measured in
+ * the built code, 2,000 clones in a row). The wrapper adds nothing a release build uses here: it
+ * locates or fetches the wasm file (we instantiate the compiled module ourselves) and hands source
+ * maps to debug builds.
  */
 import { RELEASE_SYNC } from "quickjs-emscripten";
 import { type QuickJSEmscriptenModule, type QuickJSFFI, QuickJSWASMModule } from "quickjs-emscripten-core";
