@@ -184,12 +184,16 @@ describe("runBootProcess", () => {
     // Gone while the child is busy (the boot started, so the child knows the spill file): it learns
     // only once the boot returned and it wrote the reply. Waiting for the start, not a fixed time:
     // a child slow to start (a loaded machine) would otherwise get the disconnect before the request.
-    for (let waited = 0; !existsSync(started) && waited < 20_000; waited += 20) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      for (let waited = 0; !existsSync(started) && waited < 20_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(existsSync(started)).toBe(true);
+      child.disconnect();
+    } finally {
+      // Never leave the child spinning, whatever happened above.
+      writeFileSync(release, "");
     }
-    expect(existsSync(started)).toBe(true);
-    child.disconnect();
-    writeFileSync(release, "");
     await exited;
     rmSync(signals, { recursive: true, force: true });
     expect(existsSync(dir)).toBe(false);
