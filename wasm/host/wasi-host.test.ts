@@ -193,6 +193,33 @@ describe("the rest", () => {
     expect(bytes.subarray(100, 164).some((b) => b !== 0)).toBe(true);
   });
 
+  it("fills exactly the asked range of random_get, past 64 KiB too, and refuses one outside memory", () => {
+    const host = createWasiHost({
+      args: [],
+      env: {},
+      stdin: "",
+      preopens: [],
+      context: { stdout: new Sink(), stderr: new Sink(), deadline: Date.now() + 10_000, cancelled: () => false },
+    });
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    host.bind({ exports: { memory } } as unknown as WebAssembly.Instance);
+    const bytes = new Uint8Array(memory.buffer);
+    const randomGet = host.imports.random_get as (ptr: number, len: number) => number;
+    const start = 1000;
+    const length = 3 * 65536;
+    expect(randomGet(start, length)).toBe(0);
+    expect(bytes[start - 1]).toBe(0);
+    expect(bytes[start + length]).toBe(0);
+    // No 4 KiB stretch of the range is left zero (a chance of 2^-32768 per stretch).
+    for (let at = start; at + 4096 <= start + length; at += 4096) {
+      expect(
+        bytes.subarray(at, at + 4096).some((b) => b !== 0),
+        `bytes ${at}+4096`,
+      ).toBe(true);
+    }
+    expect(() => randomGet(bytes.byteLength - 10, 64)).toThrow(RangeError);
+  });
+
   it("maps proc_exit to WasiExit with the code", () => {
     const { call } = setup();
     let err: unknown;
