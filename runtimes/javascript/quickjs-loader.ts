@@ -40,9 +40,8 @@ export class QuickJSLoader {
 
   static async create(wasmModule: WebAssembly.Module): Promise<QuickJSLoader> {
     const [imported, FFI] = await Promise.all([RELEASE_SYNC.importModuleLoader(), RELEASE_SYNC.importFFI()]);
-    const factory = typeof imported === "function" ? imported : undefined;
-    if (!factory) throw new Error("javascript runtime: unexpected QuickJS module loader");
-    return new QuickJSLoader(wasmModule, factory as unknown as ModuleFactory, FFI);
+    if (typeof imported !== "function") throw new Error("javascript runtime: unexpected QuickJS module loader");
+    return new QuickJSLoader(wasmModule, imported as unknown as ModuleFactory, FFI);
   }
 
   /** A new QuickJS wasm instance whose linear memory is `memory`. */
