@@ -142,6 +142,50 @@ export class VfsOpenFile extends OpenFile {
   }
 }
 
+/**
+ * A file of a read-only tree that many executions share (Ruby's standard library, the same objects
+ * for every execution of a worker): nothing the guest does can change it or anything visible in it.
+ * Opening it for writing or with O_TRUNC is refused (EROFS), and its open files refuse writes,
+ * resizes, allocation and time changes, which the shim's OpenFile would carry out on the shared
+ * object (it replaces `data` without checking `readonly`).
+ */
+export class ReadOnlyFile extends File {
+  constructor(content: Uint8Array) {
+    super(new ArrayBuffer(0), { readonly: true });
+    this.data = content;
+  }
+
+  override path_open(oflags: number, fs_rights_base: bigint, _fd_flags: number): { ret: number; fd_obj: OpenFile } {
+    const write = (fs_rights_base & BigInt(wasi.RIGHTS_FD_WRITE)) !== 0n;
+    // The shim's own File returns a null fd_obj with an error too; its typings leave that out.
+    if (write || (oflags & wasi.OFLAGS_TRUNC) !== 0)
+      return { ret: wasi.ERRNO_ROFS, fd_obj: null as unknown as OpenFile };
+    return { ret: wasi.ERRNO_SUCCESS, fd_obj: new ReadOnlyOpenFile(this) };
+  }
+}
+
+class ReadOnlyOpenFile extends OpenFile {
+  override fd_write(): { ret: number; nwritten: number } {
+    return { ret: wasi.ERRNO_BADF, nwritten: 0 };
+  }
+
+  override fd_pwrite(): { ret: number; nwritten: number } {
+    return { ret: wasi.ERRNO_BADF, nwritten: 0 };
+  }
+
+  override fd_allocate(): number {
+    return wasi.ERRNO_BADF;
+  }
+
+  override fd_filestat_set_size(): number {
+    return wasi.ERRNO_BADF;
+  }
+
+  override fd_filestat_set_times(): number {
+    return wasi.ERRNO_ROFS;
+  }
+}
+
 function pickTime(current: bigint, requested: bigint, fstFlags: number): bigint {
   if (fstFlags & wasi.FSTFLAGS_MTIM_NOW) return nowNs();
   if (fstFlags & wasi.FSTFLAGS_MTIM) return requested;
@@ -267,7 +311,8 @@ export class VfsOpenDirectory extends OpenDirectory {
     const name = parsed.parts.at(-1);
     const entry = name === undefined ? this.dir : parent instanceof Directory ? parent.contents.get(name) : undefined;
     if (entry === undefined) return wasi.ERRNO_NOENT;
-    if (entry instanceof VfsFile || entry instanceof VfsDirectory) {
+    // A read-only directory's times are as fixed as its entries (it may be shared, ReadOnlyFile).
+    if (entry instanceof VfsFile || (entry instanceof VfsDirectory && entry.writable)) {
       entry.mtim = pickTime(entry.mtim, mtim, fst_flags);
       return wasi.ERRNO_SUCCESS;
     }
