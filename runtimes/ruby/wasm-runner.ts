@@ -23,6 +23,7 @@ import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { restoredSpares } from "../restored-spares.js";
 import { BOOTSTRAP_FAILED_STATUS, bootstrapCall, MEMORY_EXHAUSTED_STATUS } from "./bootstrap.js";
 import { fixnumValue, RubyGuest, sealedRubyImports } from "./ruby-abi.js";
+import { decodeStdlib, rubyPreopens, stdlibTree } from "./stdlib.js";
 import type { RubyAssets } from "./wasm.js";
 
 /** A trap or fatal exit with less than this much room left under the cap counts as memory exhaustion. */
@@ -43,7 +44,7 @@ function memoryLimit(limitBytes: number, detail: string): ExecutionOutcome {
 }
 
 export interface RubyRunnerOptions {
-  /** Prepared instances kept per worker (default 1; each holds ~70 MiB of linear memory). */
+  /** Prepared instances kept per worker (default 1; each holds ~55 MiB of linear memory). */
   readonly spares?: number;
 }
 
@@ -53,6 +54,7 @@ export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOp
     otherImports: sealedRubyImports(assets.module, assets.memoryImport),
   };
   const restored = await restoredSpares(target, options.spares ?? 1);
+  const stdlib = stdlibTree(decodeStdlib(assets.stdlib));
   const spares = restored.pool;
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {
@@ -77,8 +79,7 @@ export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOp
 
       const { instance, memory, attach } = await spares.take(limitBytes);
       spares.refill(limitBytes);
-      // The device's preopen follows the tree's, as at snapshot boot (wasm.ts).
-      const preopens = [...fs.preopens, httpDevicePreopen(context.http)];
+      const preopens = rubyPreopens(fs.preopens, stdlib, httpDevicePreopen(context.http));
       attach(createWasiHost({ args: [], env: request.env, stdin: request.stdin, context, preopens }));
       const guest = new RubyGuest(instance);
       const nearCap = (): boolean => memory.buffer.byteLength + NEAR_CAP_BYTES >= maxPages * WASM_PAGE_BYTES;

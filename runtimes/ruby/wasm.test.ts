@@ -131,9 +131,47 @@ describe("ruby.wasm runtime", () => {
   });
 
   it("refuses a cap below the interpreter's own footprint with MEMORY_LIMIT", async () => {
-    const r = await runRuby(runner, 'x = "x" * 2**30', { limits: { memoryLimitBytes: 64 * MiB } });
+    const r = await runRuby(runner, 'x = "x" * 2**30', { limits: { memoryLimitBytes: 32 * MiB } });
     expect(r.error?.code).toBe("MEMORY_LIMIT");
     expect(r.error?.message).toMatch(/interpreter alone needs/);
+  });
+
+  it("serves the standard library read-only: an execution cannot change it for the next", async () => {
+    const lib = "/usr/local/lib/ruby/3.4.0";
+    const attempts = [
+      `File.write("${lib}/set.rb", "raise 'planted'")`,
+      `File.open("${lib}/set.rb", "r+") { |f| f.write("x") }`,
+      `File.truncate("${lib}/set.rb", 0)`,
+      `File.utime(0, 0, "${lib}/set.rb")`,
+      `File.utime(0, 0, "${lib}")`,
+      `File.delete("${lib}/set.rb")`,
+      `File.rename("${lib}/set.rb", "/tmp/set.rb")`,
+      `File.write("${lib}/planted.rb", "raise 'planted'")`,
+      `Dir.mkdir("${lib}/planted")`,
+    ];
+    const attack = attempts
+      .map((a) => `begin; ${a}; puts "changed"; rescue SystemCallError => e; puts e.class; end`)
+      .join("\n");
+    const first = await runRuby(
+      runner,
+      `before = [File.size("${lib}/set.rb"), File.mtime("${lib}").to_i]\n${attack}\np before`,
+    );
+    expect(first.error).toBeUndefined();
+    const lines = first.stdout.trim().split("\n");
+    expect(lines.slice(0, attempts.length)).not.toContain("changed");
+    const next = await runRuby(
+      runner,
+      `p [File.size("${lib}/set.rb"), File.mtime("${lib}").to_i]\np File.exist?("${lib}/planted.rb"), Dir.exist?("${lib}/planted")\nrequire "set"\np Set[1, 1].size`,
+    );
+    expect(next.stdout).toBe(`${lines.at(-1)}\nfalse\nfalse\n1\n`);
+  });
+
+  it("runs under a 64 MiB cap: the standard library is served from the host, not held in memory", async () => {
+    const r = await runRuby(runner, 'require "csv"\nputs CSV.parse_line("a,b").size', {
+      limits: { memoryLimitBytes: 64 * MiB },
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout).toBe("2\n");
   });
 
   it("stops the conformance memory bomb at the default 256 MiB cap", async () => {

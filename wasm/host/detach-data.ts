@@ -10,7 +10,7 @@
  * is in once instantiated: instantiation applies an active segment and then drops it, and a dropped
  * segment behaves as an empty one (memory.init of 0 bytes succeeds, of more traps; data.drop does
  * nothing). So code running after the snapshot sees the same segments it would have seen, and the
- * module loses the segments' bytes (18 MiB of ruby+stdlib.wasm's 30 MB), which no longer have to be
+ * module loses the segments' bytes (4.6 MiB of ruby.wasm's 17 MB), which no longer have to be
  * copied, sent to the service, compiled and kept by the engine. Passive segments keep their bytes.
  */
 import { encodeU32, putSection, readSections, SectionId, WasmFormatError, writeModule } from "./wasm-binary.js";
@@ -46,7 +46,7 @@ export function detachActiveData(module: Uint8Array): DetachedData {
 
 /**
  * detachActiveData on the data section's payload alone: the new payload and the detached segments
- * (views into `source`). Runs once per process on ruby+stdlib.wasm's 17,866 segments, so while V8
+ * (views into `source`). Runs once per process on ruby.wasm's 10,000 segments, so while V8
  * still interprets it: LEB128 read by local closures (no Reader), only the detached segments get an
  * object, views made with the constructor.
  * A read past the end yields undefined, which ends the number; the bounds check after each segment
