@@ -37,6 +37,8 @@ export type MainToWorker = InitMessage | AddMessage | RunMessage;
 export interface RunnerReport {
   readonly language: Language;
   readonly error?: string;
+  /** Milliseconds the worker took to build the runner. */
+  readonly buildMs?: number;
 }
 
 export interface ReadyMessage {

@@ -1,58 +1,89 @@
-import { describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
-import type { ExecutionRequest, Language } from "../types.js";
-import type { RunContext, Runner, RunOutcome } from "./runtime.js";
-import { WARM_UP_CODE, WARM_UP_STDOUT, warmUp } from "./warm-up.js";
+import { runInProcess } from "../../../test/support/wasm-runner.js";
+import type { Language } from "../types.js";
+import type { PoolRun } from "./pool-slot.js";
+import { WARM_UP_STDOUT, warmUpRequest, warmUpVerdict } from "./warm-up.js";
+import { WasmSandbox } from "./wasm-sandbox.js";
 
-/** A runner that records what it was given and answers with `print` and `outcome`. */
-function fakeRunner(print: string, outcome: RunOutcome = { exitCode: 0, files: [] }) {
-  const seen: { request?: ExecutionRequest; context?: RunContext } = {};
-  const runner: Runner = {
-    async run(request, context) {
-      seen.request = request;
-      seen.context = context;
-      context.stdout.write(print);
-      return outcome;
-    },
-  };
-  return { runner, seen };
-}
+const output = (text: string) => ({ text, bytes: new TextEncoder().encode(text), truncated: false });
+const completed = (
+  stdout: string,
+  outcome: Partial<Extract<PoolRun, { kind: "completed" }>["outcome"]> = {},
+): PoolRun => ({
+  kind: "completed",
+  outcome: { exitCode: 0, files: [], ...outcome },
+  stdout: output(stdout),
+  stderr: output(""),
+});
 
-describe("warm-up execution", () => {
-  it("runs the language's program with no files, no env, no network and the default limits", async () => {
-    const { runner, seen } = fakeRunner(WARM_UP_STDOUT);
-    await warmUp("ruby", runner);
-    expect(seen.request).toEqual({
-      language: "ruby",
-      code: WARM_UP_CODE.ruby,
-      stdin: "",
-      args: [],
-      env: {},
-      files: [],
+describe("warm-up verdict", () => {
+  it("is ok only for exit 0, no error and exactly the expected line", () => {
+    expect(warmUpVerdict("ruby", completed(WARM_UP_STDOUT))).toEqual({ kind: "ok" });
+    expect(warmUpVerdict("ruby", completed(`${WARM_UP_STDOUT}more\n`)).kind).toBe("broken");
+    expect(warmUpVerdict("python", completed(WARM_UP_STDOUT, { exitCode: 1 }))).toMatchObject({
+      kind: "broken",
+      reason: expect.stringMatching(/python warm-up .*exit 1/),
     });
-    const reply = seen.context?.http({ method: "GET", url: "https://example.com/", headers: [] } as never);
-    expect(reply).toMatchObject({ ok: false, code: "EGRESS_DENIED" });
-    expect(seen.context?.cancelled()).toBe(false);
+    const violation = completed("", { exitCode: null, error: { code: "SANDBOX_VIOLATION", message: "no bridge" } });
+    expect(warmUpVerdict("javascript", violation)).toMatchObject({
+      kind: "broken",
+      reason: expect.stringMatching(/no bridge/),
+    });
   });
 
-  it("fails when the program printed something else, exited non-zero or hit a limit", async () => {
-    await expect(warmUp("python", fakeRunner("nope\n").runner)).rejects.toThrow(/python warm-up .*failed.*nope/);
-    await expect(warmUp("bash", fakeRunner(WARM_UP_STDOUT, { exitCode: 1, files: [] }).runner)).rejects.toThrow(
-      /bash warm-up .*exit 1/,
-    );
-    const limited = fakeRunner("", { exitCode: null, files: [], error: { code: "TIMEOUT", message: "too slow" } });
-    await expect(warmUp("javascript", limited.runner)).rejects.toThrow(/too slow/);
+  it("is inconclusive when a host limit or a kill stopped it", () => {
+    const timeout = completed("", { exitCode: null, error: { code: "TIMEOUT", message: "deadline" } });
+    expect(warmUpVerdict("bash", timeout).kind).toBe("inconclusive");
+    const killed: PoolRun = {
+      kind: "killed",
+      code: "TIMEOUT",
+      message: "killed",
+      stdout: output(""),
+      stderr: output(""),
+    };
+    expect(warmUpVerdict("bash", killed)).toEqual({ kind: "inconclusive", reason: "TIMEOUT: killed" });
   });
 
+  it("asks for no files, no env, no args and no stdin", () => {
+    expect(warmUpRequest("ruby")).toMatchObject({ language: "ruby", stdin: "", args: [], env: {}, files: [] });
+  });
+});
+
+describe("warm-up programs", () => {
   it.each(["javascript", "python", "ruby", "bash"] as Language[])(
-    "%s's program prints the expected line on the real runtime",
+    "%s's prints the expected line on the real runtime",
     async (language) => {
       const load = WASM_RUNTIMES[language];
       if (!load) throw new Error(`no ${language} runtime`);
       const runtime = await load();
       const runner = await runtime.createRunner(await runtime.load());
-      await expect(warmUp(language, runner)).resolves.toBeUndefined();
+      const result = await runInProcess(runner, warmUpRequest(language));
+      expect({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }).toEqual({
+        exitCode: 0,
+        stdout: WARM_UP_STDOUT,
+        stderr: "",
+      });
     },
     60_000,
   );
+});
+
+describe("WasmSandbox warm-up", () => {
+  let sandbox: WasmSandbox | undefined;
+  afterEach(async () => {
+    await sandbox?.[Symbol.asyncDispose]();
+    sandbox = undefined;
+  });
+
+  it("runs one warm-up per loaded language once every load settled, and logs it", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    sandbox = await WasmSandbox.create({ logger, workers: 1, languages: ["javascript"] });
+    await sandbox.warmedUp();
+    const warmed = lines.filter((l) => l.msg === "wasm runtime warmed up");
+    expect(warmed).toEqual([expect.objectContaining({ language: "javascript", ms: expect.any(Number) })]);
+    expect(sandbox.languageStates()).toMatchObject([{ language: "javascript", state: "available" }]);
+  }, 60_000);
 });

@@ -1,25 +1,27 @@
 /**
- * One execution nobody sees, run by a worker right after it built a language's runner and before it
- * reports the runner ready.
+ * One execution per language that nobody sees, run through the worker pool once every language
+ * has loaded (WasmSandbox.warmUp).
  *
  * Why: V8 compiles a wasm module's functions lazily, on their first call (--wasm-lazy-compilation is
- * on by default in Node 20). The snapshots are booted in child processes, so in the service no
- * interpreter function has run when the first request arrives: that request paid for compiling
- * every function an execution touches (in-process, the first Ruby run took ~124 ms against ~4 ms
- * for the next, Python ~74 against ~4.5, JavaScript ~12 against ~2; over HTTP in a slow phase, a
- * server's first Ruby execution took ~450 ms). The compiled code belongs to the module, which every
- * worker of the process shares, so the workers after the first find it compiled.
+ * on by default in Node 20; with --no-wasm-lazy-compilation the first Ruby run took ~13 ms instead
+ * of ~110). The snapshots are booted in child processes, so in the service no interpreter function
+ * has run when the first request arrives: that request paid for compiling every function an
+ * execution touches (in-process, the first Ruby run took ~124 ms against ~4 ms for the next,
+ * Python ~74 against ~4.5, JavaScript ~12 against ~2; over HTTP in a slow phase, a server's first
+ * Ruby execution ~450 ms). The compiled code belongs to the module, which every worker of the
+ * process shares, so one warm-up per language warms every worker.
  *
- * The warm-up is an ordinary execution on a never-used instance, like any other: its instance is
- * discarded (or its memory recycled, every byte rewritten) afterwards, its output goes nowhere, it
- * has no network and no files, and nothing of it is recorded. It must succeed: a runtime that cannot
- * print a line is reported unavailable (fail closed) instead of failing its first request.
+ * Why after the loads and not before each language is announced: done in the worker before it
+ * reported its runner (measured first), the warm-ups added ~0.5 s of CPU to a start whose cores
+ * are saturated by the other languages' boots, and the last language (bash) became available
+ * 0.5-1.4 s later. After the loads, the cores are free; a request that arrives before its
+ * language's warm-up pays the compiling itself, as before.
+ *
+ * The warm-up is an ordinary execution on a never-used instance, like any other: no files, no env,
+ * no network (no effect handler), its output read only to check it, nothing of it recorded.
  */
-
-import { NO_NETWORK_REPLY } from "../host-call.js";
-import { DEFAULT_LIMITS } from "../limits.js";
 import type { ExecutionRequest, Language } from "../types.js";
-import type { OutputSink, RunContext, Runner } from "./runtime.js";
+import type { PoolRun } from "./pool-slot.js";
 
 /**
  * Small programs that go through what most executions use (output, strings, a collection, JSON;
@@ -35,46 +37,32 @@ export const WARM_UP_CODE: Readonly<Record<Language, string>> = {
 
 export const WARM_UP_STDOUT = '{"xs":[2,4,6]} 3\n';
 
-const WARM_UP_TIMEOUT_MS = 30_000;
-
-class CollectingSink implements OutputSink {
-  private readonly chunks: string[] = [];
-  private bytes = 0;
-
-  write(chunk: Uint8Array | string): void {
-    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    this.bytes += Buffer.byteLength(text);
-    if (this.bytes <= 4096) this.chunks.push(text);
-  }
-
-  get length(): number {
-    return this.bytes;
-  }
-
-  get text(): string {
-    return this.chunks.join("");
-  }
+export function warmUpRequest(language: Language): ExecutionRequest {
+  return { language, code: WARM_UP_CODE[language], stdin: "", args: [], env: {}, files: [] };
 }
 
-/** Run the language's warm-up once; throws when it did not print what it should. */
-export async function warmUp(language: Language, runner: Runner): Promise<void> {
-  const request: ExecutionRequest = { language, code: WARM_UP_CODE[language], stdin: "", args: [], env: {}, files: [] };
-  const stdout = new CollectingSink();
-  const stderr = new CollectingSink();
-  const deadline = Date.now() + WARM_UP_TIMEOUT_MS;
-  const context: RunContext = {
-    limits: DEFAULT_LIMITS,
-    deadline,
-    stdout,
-    stderr,
-    cancelled: () => Date.now() > deadline,
-    http: () => NO_NETWORK_REPLY,
-  };
-  const outcome = await runner.run(request, context);
-  if (outcome.exitCode !== 0 || outcome.error !== undefined || stdout.text !== WARM_UP_STDOUT) {
-    const detail = outcome.error?.message ?? `exit ${outcome.exitCode}`;
-    throw new Error(
-      `the ${language} warm-up execution failed (${detail}): stdout ${JSON.stringify(stdout.text.slice(0, 200))}, stderr ${JSON.stringify(stderr.text.slice(0, 200))}`,
-    );
+/**
+ * What a warm-up's result says about the runtime: `ok`; `broken` when it ran and did not print what it
+ * should (the runtime cannot be trusted: fail closed); `inconclusive` when a host limit stopped it
+ * (a machine so busy that the warm-up timed out says nothing about the runtime).
+ */
+export type WarmUpVerdict =
+  | { readonly kind: "ok" }
+  | { readonly kind: "broken"; readonly reason: string }
+  | { readonly kind: "inconclusive"; readonly reason: string };
+
+export function warmUpVerdict(language: Language, run: PoolRun): WarmUpVerdict {
+  if (run.kind === "killed") return { kind: "inconclusive", reason: `${run.code}: ${run.message}` };
+  const { outcome } = run;
+  const limit = outcome.error?.code;
+  if (limit === "TIMEOUT" || limit === "MEMORY_LIMIT" || limit === "OUTPUT_LIMIT") {
+    return { kind: "inconclusive", reason: `${limit}: ${outcome.error?.message}` };
   }
+  if (outcome.exitCode === 0 && outcome.error === undefined && run.stdout.text === WARM_UP_STDOUT)
+    return { kind: "ok" };
+  const detail = outcome.error?.message ?? `exit ${outcome.exitCode}`;
+  return {
+    kind: "broken",
+    reason: `its ${language} warm-up execution failed (${detail}; stdout ${JSON.stringify(run.stdout.text.slice(0, 200))}, stderr ${JSON.stringify(run.stderr.text.slice(0, 200))})`,
+  };
 }

@@ -14,6 +14,7 @@ import { availableParallelism } from "node:os";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { ServiceError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { DEFAULT_LIMITS } from "../limits.js";
 import type { LanguageState, LanguageStatus, LoadingSandbox } from "../registry.js";
 import type {
   ExecuteOptions,
@@ -28,6 +29,7 @@ import { SCRIPT_FILES } from "../types.js";
 import { changedFiles } from "../workspace.js";
 import { byLoadPriority, defaultLoadConcurrency, startLoads } from "./load-order.js";
 import { type LoaderReply, RuntimeLoader } from "./load-runtime.js";
+import { warmUpRequest, warmUpVerdict } from "./warm-up.js";
 import { type PoolRun, WorkerPool } from "./worker-pool.js";
 
 export interface WasmSandboxOptions {
@@ -71,6 +73,7 @@ export class WasmSandbox implements LoadingSandbox {
   private readonly states = new Map<Language, LanguageState>();
   private readonly settled = new Map<Language, Promise<void>>();
   private allLoaded: Promise<void> = Promise.resolve();
+  private allWarmedUp: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly pool: WorkerPool,
@@ -123,6 +126,7 @@ export class WasmSandbox implements LoadingSandbox {
       sandbox.settled.set(language, sandbox.follow(language, load, started));
     });
     sandbox.allLoaded = Promise.all(sandbox.settled.values()).then(() => undefined);
+    sandbox.allWarmedUp = sandbox.allLoaded.then(() => sandbox.warmUp());
     return sandbox;
   }
 
@@ -158,6 +162,40 @@ export class WasmSandbox implements LoadingSandbox {
     if (state.state === "available") this.logger.info({ language, ms }, "wasm runtime available");
     else if (state.state === "unavailable")
       this.logger.warn({ language, ms, reason: state.reason }, "wasm runtime unavailable");
+  }
+
+  /** Resolves once every language that loaded ran its warm-up (or the warm-ups were given up). */
+  warmedUp(): Promise<void> {
+    return this.allWarmedUp;
+  }
+
+  /**
+   * One unseen execution per available language, one after the other, once every load settled
+   * (warm-up.ts: why, and why not earlier). A warm-up that ran and printed the wrong thing makes its
+   * language unavailable (fail closed); one stopped by a host limit or a shutdown changes nothing.
+   */
+  private async warmUp(): Promise<void> {
+    for (const [language, state] of this.states) {
+      if (state.state !== "available" || this.shutdown.signal.aborted) continue;
+      const started = performance.now();
+      let run: PoolRun;
+      try {
+        run = await this.pool.run(warmUpRequest(language), DEFAULT_LIMITS, this.shutdown.signal);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.logger.warn({ language, reason }, "wasm runtime warm-up not run");
+        continue;
+      }
+      const ms = Math.round(performance.now() - started);
+      const verdict = warmUpVerdict(language, run);
+      if (verdict.kind === "ok") this.logger.info({ language, ms }, "wasm runtime warmed up");
+      else if (verdict.kind === "inconclusive") {
+        this.logger.warn({ language, ms, reason: verdict.reason }, "wasm runtime warm-up stopped by a limit");
+      } else {
+        this.states.set(language, { state: "unavailable", reason: verdict.reason });
+        this.logger.error({ language, ms, reason: verdict.reason }, "wasm runtime unavailable");
+      }
+    }
   }
 
   /** Resolves once every configured language finished loading (available or not). */

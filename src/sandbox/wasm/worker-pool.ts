@@ -181,8 +181,10 @@ export class WorkerPool {
   /** A worker's answer about one runner (at init or after an add). */
   private onRunner(slot: Slot, report: RunnerReport): void {
     slot.building.delete(report.language);
-    if (report.error === undefined) slot.languages.add(report.language);
-    else {
+    if (report.error === undefined) {
+      slot.languages.add(report.language);
+      this.options.logger.debug({ language: report.language, buildMs: report.buildMs }, "wasm worker built a runner");
+    } else {
       slot.errors.set(report.language, report.error);
       this.options.logger.warn(
         { language: report.language, err: report.error },

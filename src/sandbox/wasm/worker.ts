@@ -1,8 +1,7 @@
 /**
  * Worker thread entry for WasmSandbox. Builds one runner per language from the assets the loaders
  * produced (those known at start in `init`, each later one in an `add` message as soon as its
- * loader finishes), warms each up with one unseen execution (warm-up.ts), and runs one execution
- * at a time. The main thread owns the hard deadline: it
+ * loader finishes), and runs one execution at a time. The main thread owns the hard deadline: it
  * terminates this thread when the guest does not stop in time.
  */
 import { type MessagePort, parentPort } from "node:worker_threads";
@@ -22,7 +21,6 @@ import {
 } from "./protocol.js";
 import type { Runner, RunOutcome, RuntimeAssets } from "./runtime.js";
 import { SharedOutputSink } from "./shared-output.js";
-import { warmUp } from "./warm-up.js";
 
 const port = parentPort;
 if (!port) throw new Error("wasm worker must run in a worker thread");
@@ -53,10 +51,9 @@ async function addRunner(language: Language, assets: RuntimeAssets): Promise<Run
     if (runners.has(language)) throw new Error(`${language} already has a runner in this worker`);
     const load = WASM_RUNTIMES[language];
     if (!load) throw new Error(`no wasm runtime for ${language}`);
-    const runner = await (await load()).createRunner(assets);
-    await warmUp(language, runner);
-    runners.set(language, runner);
-    return { language };
+    const started = performance.now();
+    runners.set(language, await (await load()).createRunner(assets));
+    return { language, buildMs: Math.round(performance.now() - started) };
   } catch (error) {
     return { language, error: error instanceof Error ? error.message : String(error) };
   }
