@@ -182,10 +182,12 @@ export class WasmSandbox implements LoadingSandbox {
       try {
         run = await this.pool.run(warmUpRequest(language), DEFAULT_LIMITS, this.shutdown.signal);
       } catch (error) {
+        if (this.shutdown.signal.aborted) return;
         const reason = error instanceof Error ? error.message : String(error);
         this.logger.warn({ language, reason }, "wasm runtime warm-up not run");
         continue;
       }
+      if (this.shutdown.signal.aborted) return;
       const ms = Math.round(performance.now() - started);
       const verdict = warmUpVerdict(language, run);
       if (verdict.kind === "ok") this.logger.info({ language, ms }, "wasm runtime warmed up");
