@@ -10,20 +10,12 @@
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareForSnapshots } from "../../wasm/host/snapshot-module.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
-import { startRuby } from "./boot.js";
-import {
-  BUILD_DIRS,
-  encodeStdlib,
-  installedRubyPackageVersion,
-  RUBY_LIB_DIR,
-  RUBY_PACKAGE,
-  STDLIB_FILE,
-  type StdlibEntry,
-} from "./stdlib.js";
+import { rubyPackageVersion, startRuby } from "./boot.js";
+import { BUILD_DIRS, encodeStdlib, RUBY_LIB_DIR, RUBY_PACKAGE, STDLIB_FILE, type StdlibEntry } from "./stdlib.js";
 
 const LISTING = `
 root = ${JSON.stringify(RUBY_LIB_DIR)}
@@ -94,7 +86,7 @@ export async function buildRubyStdlib(
 ): Promise<{ files: number; bytes: number }> {
   const require = createRequire(import.meta.url);
   const wasmPath = require.resolve(`${RUBY_PACKAGE}/dist/ruby+stdlib.wasm`);
-  const packageVersion = await installedRubyPackageVersion(join(dirname(wasmPath), "..", "package.json"));
+  const packageVersion = await rubyPackageVersion();
   const { rubyVersion, entries } = await extractStdlib(new Uint8Array(await readFile(wasmPath)));
   const archive = encodeStdlib({ packageVersion, rubyVersion }, entries);
   await mkdir(outDir, { recursive: true });

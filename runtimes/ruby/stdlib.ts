@@ -26,6 +26,7 @@ import { open, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Fd, Inode } from "@bjorn3/browser_wasi_shim";
+import { readShared } from "../../src/sandbox/wasm/read-shared.js";
 import { ReadOnlyFile, VfsDirectory, VfsPreopen } from "../../wasm/host/wasi-fs.js";
 
 /** Where the guest finds the library: the prefix ruby.wasm was configured with (RbConfig rubylibprefix). */
@@ -172,15 +173,7 @@ async function readWhole(path: string, shared: boolean): Promise<Uint8Array | un
     return undefined;
   }
   try {
-    const { size } = await handle.stat();
-    const bytes = new Uint8Array(shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await handle.read(bytes, done, size - done, done);
-      if (bytesRead === 0) throw new Error(`${path} shrank while it was read`);
-      done += bytesRead;
-    }
-    return bytes;
+    return shared ? await readShared(handle, (await handle.stat()).size) : await handle.readFile();
   } finally {
     await handle.close();
   }

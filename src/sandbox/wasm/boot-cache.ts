@@ -17,11 +17,12 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { type FileHandle, lstat, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import { threadId } from "node:worker_threads";
 import { type BootKey, type BootKeyInput, bootCacheKey } from "./boot-cache-key.js";
+import { readShared } from "./read-shared.js";
 
 const MAGIC = Buffer.from("ISBOOT01", "latin1");
 const DIGEST_BYTES = 32;
@@ -236,21 +237,9 @@ export async function settleBootCacheWrites(): Promise<void> {
   await (await active)?.flush();
 }
 
-/**
- * The whole file, in shared memory: the byte arrays v8.deserialize makes of it are then views into
- * one SharedArrayBuffer, which shareLargeBytes passes on as they are instead of copying each into
- * its own (Ruby: 56 MB, ~150 ms, measured); workers read that one copy.
- */
-async function readShared(handle: FileHandle, size: number): Promise<Buffer> {
-  const bytes = Buffer.from(new SharedArrayBuffer(size));
-  let offset = 0;
-  while (offset < size) {
-    const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
-    if (bytesRead === 0) throw new Error(`the file ended after ${offset} of ${size} bytes`);
-    offset += bytesRead;
-  }
-  return bytes;
-}
+// readShared (read-shared.ts) reads the whole file into shared memory: the byte arrays
+// v8.deserialize makes of it are then views into one SharedArrayBuffer, which shareLargeBytes passes
+// on as they are instead of copying each into its own (Ruby: 56 MB, ~150 ms, measured).
 
 async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY);

@@ -176,7 +176,8 @@ export class WasmSandbox implements LoadingSandbox {
    */
   private async warmUp(): Promise<void> {
     for (const [language, state] of this.states) {
-      if (state.state !== "available" || this.shutdown.signal.aborted) continue;
+      if (this.shutdown.signal.aborted) return;
+      if (state.state !== "available") continue;
       const started = performance.now();
       let run: PoolRun;
       try {
