@@ -4,7 +4,8 @@
  * LOG_LEVEL; ROOT=<checkout> to run another checkout's dist/; SERVER_ENV='{"NAME":"value"}' for
  * more server environment (e.g. glibc's MALLOC_ARENA_MAX); STORE_SYNC=full|normal; CPU_PROF=<dir>
  * to start the server under `node --cpu-prof`; NODE_ARGS='--flag ...' for more node flags;
- * RSS_STEPS=1000,2000 to also run that many more executions in total (alternating languages, 8
+ * GAP_MS=<ms> to pause that long after each execution of a series (what
+ * an execution costs when the previous one's aftermath, e.g. the next spare, is over); RSS_STEPS=1000,2000 to also run that many more executions in total (alternating languages, 8
  * concurrent clients; RSS_CLIENTS changes the 8) and read the server's RSS after each step and where
  * it sits (malloc heap, other anonymous memory, files). Prints one JSON object: p50/p90/p99 of client
  * wall time and of the server's `durationMs` per language, the server's CPU per execution (main
@@ -25,6 +26,7 @@ const RSS_STEPS = (process.env.RSS_STEPS ?? "")
   .filter((s) => s !== "")
   .map(Number);
 const RSS_CLIENTS = Number(process.env.RSS_CLIENTS ?? 8);
+const GAP_MS = Number(process.env.GAP_MS ?? 0);
 const MiB = 1024 * 1024;
 
 /**
@@ -98,6 +100,7 @@ async function series(server: SpawnedServer, language: Language, runs: number) {
     if (!result.ok) throw new Error(`${language}: ${result.failure ?? "failed"}`);
     client.push(result.ms);
     if (result.innerMs !== undefined) inner.push(result.innerMs);
+    if (GAP_MS > 0) await new Promise((resolve) => setTimeout(resolve, GAP_MS));
   }
   const cpuMsPerRun = cpuPerRun(server.pid, cpuBefore, threadCpuMs(server.pid), runs);
   return { client: summary(client), sandbox: summary(inner), cpuMsPerRun };

@@ -31,8 +31,11 @@ const schema = z.object({
   warmMaxSeconds: z.coerce.number().min(0.1).max(3_600).default(20),
   /** Executions per language and path before sampling starts (HTTP: before the "just started" series). */
   warmup: count(0, 10_000).default(30),
-  /** HTTP executions per language between the "just started" series and the steady-state one. */
-  serverWarmup: count(0, 100_000).default(1_000),
+  /**
+   * HTTP executions per language between the "just started" series and the steady-state one (see
+   * sections/warm.ts for why this many).
+   */
+  serverWarmup: count(0, 100_000).default(4_000),
   /** An extra in-process series with this pause between executions (0: none). */
   gapMs: count(0, 10_000).default(10),
   /** Fresh servers started per language for the cold-start measurement. */

@@ -33,10 +33,17 @@ function describe(result: Maybe<SampledLatency>): string {
  * Two series per language against a server that just started: first every language's "early"
  * series (after `warmup` executions), then every language's steady-state series (after
  * `serverWarmup` more). The server's request path (HTTP, pipeline, store) and each worker's runtime
- * glue run in V8's interpreter and baseline tiers until they are hot enough to be optimised, which
- * took several hundred requests here (JavaScript's server-side time per request fell by about a
- * third between the first and the ninth hundred): the early series shows a server just started,
- * the steady one a server that has been serving (what the target is checked against).
+ * glue run in V8's interpreter and baseline tiers until they are hot enough to be optimised. Most of
+ * that code runs once or a few times per execution, so V8 keeps optimising more of it for thousands
+ * of executions, on background threads that share the cores with the requests. Measured with
+ * `--trace-opt` (default flags): after 1,000 JavaScript executions the server still compiled ~20
+ * functions, 100-300 ms of CPU, per 100 executions; after 6,000, ~5-10. Per bucket of 500
+ * executions, in the order of this section, JavaScript's client p50 went 6.7, 5.9, 5.2, 5.1, 4.4,
+ * 4.1, 4.2, 3.7, 4.2, 3.9 ms and the server's CPU per execution 11.2 -> ~5 ms; Ruby's p50 7.2-7.4 ms
+ * in its 2nd-6th bucket and 6.1-6.7 in its 7th-10th; Python's and Bash's were flat after their first
+ * bucket (the request path was warm by then). So the steady state, the one checked against the
+ * target, starts after 4,000 executions of the language; the early series shows a server just
+ * started.
  */
 export async function measureWarmHttp(server: SpawnedServer, config: BenchConfig, progress: Progress) {
   const early: PerLanguage<SampledLatency> = {};
