@@ -14,6 +14,7 @@ import { type BenchConfig, BenchConfigError, loadBenchConfig, wants } from "./li
 import { type Dist, loadDist, REPO_ROOT } from "./lib/dist.js";
 import { formatJson } from "./lib/json-format.js";
 import { renderMarkdown } from "./lib/markdown.js";
+import { readCpuTimes, stolenShare } from "./lib/proc.js";
 import { type Progress, stderrProgress } from "./lib/progress.js";
 import { type BenchResults, type Machine, unavailable } from "./lib/results.js";
 import { SpawnedServer } from "./lib/server.js";
@@ -96,6 +97,29 @@ async function storeSyncNormalSection(dist: Dist, config: BenchConfig, progress:
   }
 }
 
+/**
+ * Runs one phase of the benchmark and records in `stolen` the share of the machine's CPU time the
+ * hypervisor took meanwhile (see Machine.stolenCpuShare).
+ */
+async function phase<T>(
+  name: string,
+  stolen: Record<string, number>,
+  progress: Progress,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const before = readCpuTimes();
+  try {
+    return await fn();
+  } finally {
+    const after = readCpuTimes();
+    const share = before && after ? stolenShare(before, after) : undefined;
+    if (share !== undefined) {
+      stolen[name] = share;
+      progress(`${name}: ${(share * 100).toFixed(1)}% of the CPU time was stolen by the hypervisor`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   let config: BenchConfig;
   try {
@@ -121,12 +145,19 @@ async function main(): Promise<void> {
 
   // Baselines first: spawning short-lived processes is what suffers most from a busy machine and a
   // large parent, and at this point the benchmark process is still small.
-  if (wants(config, "baselines")) draft.baselines = await measureBaselines(dist, config, progress);
-  if (wants(config, "cold")) draft.coldStart = await measureColdStart(dist, config, progress);
+  const stolen: Record<string, number> = {};
+  if (wants(config, "baselines")) {
+    draft.baselines = await phase("baselines", stolen, progress, () => measureBaselines(dist, config, progress));
+  }
+  if (wants(config, "cold")) {
+    draft.coldStart = await phase("cold start", stolen, progress, () => measureColdStart(dist, config, progress));
+  }
   let serverIdleRss: number | undefined;
   if (wants(config, "warm") || wants(config, "throughput")) {
     try {
-      serverIdleRss = await serverSections(dist, config, draft, progress);
+      serverIdleRss = await phase("server (warm HTTP, throughput)", stolen, progress, () =>
+        serverSections(dist, config, draft, progress),
+      );
     } catch (error) {
       // The server did not start or died: every HTTP measurement is unavailable, with the reason.
       progress(`server sections failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -137,7 +168,10 @@ async function main(): Promise<void> {
   }
   if (wants(config, "warm") && draft.warm) {
     try {
-      draft.warm = { ...draft.warm, httpStoreSyncNormal: await storeSyncNormalSection(dist, config, progress) };
+      const httpStoreSyncNormal = await phase("server with sync normal", stolen, progress, () =>
+        storeSyncNormalSection(dist, config, progress),
+      );
+      draft.warm = { ...draft.warm, httpStoreSyncNormal };
     } catch (error) {
       progress(`store sync normal section failed: ${error instanceof Error ? error.message : String(error)}`);
       const failed = Object.fromEntries(config.languages.map((l) => [l, unavailable(error)]));
@@ -145,7 +179,7 @@ async function main(): Promise<void> {
     }
   }
   if (wants(config, "warm") || wants(config, "throughput")) {
-    const inProcess = await measureWarmInProcess(dist, config, progress);
+    const inProcess = await phase("in-process", stolen, progress, () => measureWarmInProcess(dist, config, progress));
     if (wants(config, "throughput")) draft.throughputInProcess = inProcess.throughput;
     if (wants(config, "warm")) {
       draft.warm = {
@@ -159,7 +193,7 @@ async function main(): Promise<void> {
   }
   if (wants(config, "rss")) {
     try {
-      const rss = await measureRss(dist, config, progress);
+      const rss = await phase("rss", stolen, progress, () => measureRss(dist, config, progress));
       draft.rss =
         serverIdleRss === undefined
           ? rss
@@ -169,7 +203,11 @@ async function main(): Promise<void> {
     }
   }
 
-  draft.machine = { ...draft.machine, loadAverageEnd: loadavg().map((x) => Math.round(x * 100) / 100) };
+  draft.machine = {
+    ...draft.machine,
+    loadAverageEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+    ...(Object.keys(stolen).length > 0 ? { stolenCpuShare: stolen } : {}),
+  };
   draft.durationMs = Math.round(performance.now() - started);
   const results: BenchResults = { ...draft, targets: checkTargets(draft) };
 

@@ -378,6 +378,11 @@ export function renderMarkdown(results: BenchResults): string {
       `Node ${m.node}, ${m.platform} ${m.kernel}; commit ${results.git.commit.slice(0, 12)}${results.git.dirty ? " with uncommitted changes" : ""}. ` +
       `Load average at start ${m.loadAverageStart.map((x) => x.toFixed(2)).join(" ")}` +
       (m.loadAverageEnd ? `, at end ${m.loadAverageEnd.map((x) => x.toFixed(2)).join(" ")}` : "") +
+      (m.stolenCpuShare && Object.keys(m.stolenCpuShare).length > 0
+        ? `; CPU time stolen by the hypervisor (another tenant ran) per phase: ${Object.entries(m.stolenCpuShare)
+            .map(([name, share]) => `${name} ${(share * 100).toFixed(1)}%`)
+            .join(", ")}`
+        : "") +
       (results.durationMs === undefined ? "." : `; the run took ${(results.durationMs / 1000).toFixed(0)} s.`) +
       (results.config.quick === true ? " **Quick run (--quick): small samples, not for publication.**" : ""),
     "",

@@ -54,3 +54,36 @@ function errorLine(stderr: string): string {
   const error = lines.filter((l) => /^[A-Za-z]*Error(\s\[\w+\])?:/.test(l)).pop();
   return error ?? stderr.trim().slice(-300);
 }
+
+/** The machine's CPU time so far, in clock ticks, from the first line of /proc/stat. Linux only. */
+export interface CpuTimes {
+  /** Every kind of time (user, nice, system, idle, iowait, irq, softirq, steal). */
+  readonly total: number;
+  /** Time the hypervisor ran something else while this machine's CPUs wanted to run. */
+  readonly steal: number;
+}
+
+export function parseCpuTimes(procStat: string): CpuTimes {
+  const line = procStat.split("\n").find((l) => l.startsWith("cpu "));
+  if (!line) throw new Error("no aggregate cpu line in /proc/stat");
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (fields.length < 8 || fields.some((f) => !Number.isFinite(f)))
+    throw new Error(`unexpected /proc/stat line: ${line}`);
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] as number };
+}
+
+/** The machine's CPU times now, or undefined where /proc/stat cannot be read (not Linux). */
+export function readCpuTimes(): CpuTimes | undefined {
+  try {
+    return parseCpuTimes(readFileSync("/proc/stat", "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The share of the CPU time between two readings that was stolen (0..1, 3 decimals). */
+export function stolenShare(before: CpuTimes, after: CpuTimes): number | undefined {
+  const total = after.total - before.total;
+  if (total <= 0) return undefined;
+  return Math.round(((after.steal - before.steal) / total) * 1000) / 1000;
+}

@@ -144,6 +144,11 @@ export interface Machine {
   readonly memoryBytes: number;
   readonly loadAverageStart: readonly number[];
   readonly loadAverageEnd?: readonly number[];
+  /**
+   * Per phase of the run, the share of the machine's CPU time that the hypervisor gave to someone
+   * else (steal time in /proc/stat, 0..1): how slow a phase the numbers come from. Linux only.
+   */
+  readonly stolenCpuShare?: Readonly<Record<string, number>>;
 }
 
 export interface BenchResults {
