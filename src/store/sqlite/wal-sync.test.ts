@@ -2,7 +2,15 @@ import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type FsyncOps, INLINE_FSYNC_MAX_MS, KeptOpenFile, POOLED_BACKOFF_MIN_MS, WalSync } from "./wal-sync.js";
+import {
+  type FsyncOps,
+  INLINE_FSYNC_MAX_MS,
+  INLINE_FSYNC_STALL_MS,
+  INLINE_FSYNC_WINDOW,
+  KeptOpenFile,
+  POOLED_BACKOFF_MIN_MS,
+  WalSync,
+} from "./wal-sync.js";
 
 /** A file sync whose rounds the test finishes by hand. */
 function manualSync() {
@@ -165,17 +173,40 @@ describe("KeptOpenFile: where the fsync runs", () => {
   );
 
   it(
-    "moves to the thread pool after a slow fsync, probes inline after a back-off that doubles, and stays inline once fast",
+    "stays inline through an occasional slow fsync, and moves to the thread pool once the median is slow",
     withFile(async (path) => {
       const { state, ops } = fakeOps();
       const file = new KeptOpenFile(ops);
-      state.inlineMs = INLINE_FSYNC_MAX_MS + 4;
-      await file.sync(path); // slow: the pool until clock + 1 s
+      // One fsync in four takes 3 ms (under the stall cap): the median stays fast.
+      for (let i = 0; i < 2 * INLINE_FSYNC_WINDOW; i++) {
+        state.inlineMs = i % 4 === 0 ? INLINE_FSYNC_MAX_MS + 2 : 0.3;
+        await file.sync(path);
+      }
+      expect(file.fsyncs).toEqual({ inline: 2 * INLINE_FSYNC_WINDOW, pooled: 0 });
+      // Every fsync slow: once more than half the window is slow, the median is.
+      state.inlineMs = INLINE_FSYNC_MAX_MS + 2;
+      for (let i = 0; i < INLINE_FSYNC_WINDOW; i++) await file.sync(path);
+      const { inline } = file.fsyncs;
+      expect(inline).toBeGreaterThan(2 * INLINE_FSYNC_WINDOW);
+      expect(inline).toBeLessThanOrEqual(2 * INLINE_FSYNC_WINDOW + INLINE_FSYNC_WINDOW / 2 + 1);
+      expect(file.fsyncs.pooled).toBe(3 * INLINE_FSYNC_WINDOW - inline);
+      file.close();
+    }),
+  );
+
+  it(
+    "moves to the thread pool after one stall, probes inline after a back-off that doubles, and stays inline once fast",
+    withFile(async (path) => {
+      const { state, ops } = fakeOps();
+      const file = new KeptOpenFile(ops);
+      state.inlineMs = INLINE_FSYNC_STALL_MS + 1;
+      await file.sync(path); // a stall: the pool until clock + 1 s
       state.clock += POOLED_BACKOFF_MIN_MS - 1;
       await file.sync(path);
       expect(file.fsyncs).toEqual({ inline: 1, pooled: 1 });
+      state.inlineMs = INLINE_FSYNC_MAX_MS + 1;
       state.clock += 2;
-      await file.sync(path); // the probe: slow again, the pool for 2 s
+      await file.sync(path); // the probe: slow (one is enough for a probe), the pool for 2 s
       state.clock += 2 * POOLED_BACKOFF_MIN_MS - 1;
       await file.sync(path);
       expect(file.fsyncs).toEqual({ inline: 2, pooled: 2 });
@@ -184,12 +215,23 @@ describe("KeptOpenFile: where the fsync runs", () => {
       await file.sync(path); // the probe is fast: inline again
       await file.sync(path);
       expect(file.fsyncs).toEqual({ inline: 4, pooled: 2 });
-      // The back-off starts over at its minimum.
-      state.inlineMs = INLINE_FSYNC_MAX_MS + 4;
+      // Not a whole fast window yet: the next stall doubles the back-off to 4 s.
+      state.inlineMs = INLINE_FSYNC_STALL_MS + 1;
+      await file.sync(path);
+      state.clock += 4 * POOLED_BACKOFF_MIN_MS - 1;
+      await file.sync(path);
+      expect(file.fsyncs).toEqual({ inline: 5, pooled: 3 });
+      // A fast probe and a whole fast window: the back-off starts over at its minimum.
+      state.inlineMs = 0.2;
+      state.clock += 2;
+      for (let i = 0; i < INLINE_FSYNC_WINDOW; i++) await file.sync(path);
+      expect(file.fsyncs).toEqual({ inline: 5 + INLINE_FSYNC_WINDOW, pooled: 3 });
+      state.inlineMs = INLINE_FSYNC_STALL_MS + 1;
       await file.sync(path);
       state.clock += POOLED_BACKOFF_MIN_MS + 1;
+      state.inlineMs = 0.2;
       await file.sync(path);
-      expect(file.fsyncs).toEqual({ inline: 6, pooled: 2 });
+      expect(file.fsyncs).toEqual({ inline: 7 + INLINE_FSYNC_WINDOW, pooled: 3 });
       file.close();
     }),
   );
@@ -206,7 +248,7 @@ describe("KeptOpenFile: where the fsync runs", () => {
         },
       };
       const file = new KeptOpenFile(failing);
-      state.inlineMs = INLINE_FSYNC_MAX_MS + 1;
+      state.inlineMs = INLINE_FSYNC_STALL_MS + 1;
       await expect(file.sync(path)).rejects.toThrow("EIO inline");
       state.pooledError = new Error("EIO pooled");
       await expect(file.sync(path)).rejects.toThrow("EIO pooled");

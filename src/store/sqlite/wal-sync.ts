@@ -12,11 +12,15 @@
  * commits of one turn share it; writes that arrive while an fsync is in flight share the next one.
  *
  * Where the fsync runs (KeptOpenFile): on this thread while fsyncs are fast, on libuv's thread pool
- * once one was slow. Measured here: an fsync of the WAL takes ~0.13 ms, and handing it to the thread
- * pool and getting the answer back costs ~0.3 ms more (two thread wake-ups on a busy machine), on the
- * reply path of every durable write. A slow disk must not stall the event loop, though: an inline
- * fsync that took longer than INLINE_FSYNC_MAX_MS sends the next ones to the thread pool, and only
- * after a back-off (doubling up to POOLED_BACKOFF_MAX_MS) does one run inline again to probe.
+ * once they are slow. Measured here: an fsync of the WAL takes ~0.13-0.4 ms, and handing it to the
+ * thread pool and getting the answer back costs ~0.3 ms more (two thread wake-ups on a busy
+ * machine), on the reply path of every durable write. A slow disk must not stall the event loop,
+ * though. "Slow" is the median of the last INLINE_FSYNC_WINDOW inline fsyncs above
+ * INLINE_FSYNC_MAX_MS, or one fsync above INLINE_FSYNC_STALL_MS. Then the next ones go to the
+ * thread pool for a while, and only after a back-off (doubling up to POOLED_BACKOFF_MAX_MS) does one
+ * run inline again to probe. Why a median: under load here, one inline fsync in ten took 1-3 ms
+ * (p50 0.27-0.4 ms). When one such fsync was enough, the server ran ~95% of its fsyncs on the pool,
+ * and the thread-pool round trip cost every execution its wake-ups.
  *
  * An fsync that fails leaves the page cache in an unknown state (a retry can report success for data
  * that never reached the disk), so one failure poisons this object: every later `sync()` rejects
@@ -27,8 +31,12 @@ import { closeSync, fstatSync, fsync, fsyncSync, openSync, statSync } from "node
 /** fsyncs the file at `path` (opened read-only: fsync flushes the inode, whatever the descriptor). */
 export type FileSync = (path: string) => Promise<void>;
 
-/** An inline fsync longer than this (ms) sends the following ones to the thread pool for a while. */
+/** A median inline fsync longer than this (ms) sends the following ones to the thread pool for a while. */
 export const INLINE_FSYNC_MAX_MS = 1;
+/** How many recent inline fsyncs that median is taken over (half of them at least). */
+export const INLINE_FSYNC_WINDOW = 16;
+/** One inline fsync longer than this (ms) sends the following ones to the thread pool at once. */
+export const INLINE_FSYNC_STALL_MS = 10;
 /** The first back-off after a slow inline fsync (ms); it doubles while the probes stay slow. */
 export const POOLED_BACKOFF_MIN_MS = 1_000;
 export const POOLED_BACKOFF_MAX_MS = 64_000;
@@ -63,6 +71,10 @@ export class KeptOpenFile {
   /** Before this time (ops.now()) every fsync goes to the thread pool. */
   private pooledUntil = Number.NEGATIVE_INFINITY;
   private backoffMs = POOLED_BACKOFF_MIN_MS;
+  /** The last inline fsyncs' durations (ms), since the last probe. */
+  private recent: number[] = [];
+  /** The next inline fsync is the probe after a back-off. */
+  private probing = false;
   private readonly counts = { inline: 0, pooled: 0 };
 
   constructor(private readonly ops: FsyncOps = NODE_FSYNC) {}
@@ -101,7 +113,7 @@ export class KeptOpenFile {
       });
     });
 
-  /** One fsync on this thread; a slow one sends the next ones to the thread pool for a back-off. */
+  /** One fsync on this thread; when fsyncs are slow, the next ones go to the thread pool for a back-off. */
   private syncInline(fd: number): void {
     this.counts.inline++;
     const started = this.ops.now();
@@ -109,13 +121,34 @@ export class KeptOpenFile {
       this.ops.inline(fd);
     } finally {
       const ended = this.ops.now();
-      if (ended - started > INLINE_FSYNC_MAX_MS) {
+      if (this.slow(ended - started)) {
         this.pooledUntil = ended + this.backoffMs;
         this.backoffMs = Math.min(this.backoffMs * 2, POOLED_BACKOFF_MAX_MS);
-      } else {
-        this.backoffMs = POOLED_BACKOFF_MIN_MS;
+        this.recent = [];
+        this.probing = true;
       }
     }
+  }
+
+  /**
+   * Whether fsyncs are slow, given one more inline fsync of `ms`: a stall, a slow probe, or a slow
+   * median once half a window was seen. A whole window with a fast median resets the back-off (a
+   * disk that is slow now and then keeps doubling it, one that recovered starts over).
+   */
+  private slow(ms: number): boolean {
+    if (ms > INLINE_FSYNC_STALL_MS) return true;
+    if (this.probing) {
+      this.probing = false;
+      this.recent = [ms];
+      return ms > INLINE_FSYNC_MAX_MS;
+    }
+    this.recent.push(ms);
+    if (this.recent.length > INLINE_FSYNC_WINDOW) this.recent.shift();
+    if (this.recent.length < INLINE_FSYNC_WINDOW / 2) return false;
+    const sorted = [...this.recent].sort((a, b) => a - b);
+    if ((sorted[sorted.length >> 1] as number) > INLINE_FSYNC_MAX_MS) return true;
+    if (this.recent.length === INLINE_FSYNC_WINDOW) this.backoffMs = POOLED_BACKOFF_MIN_MS;
+    return false;
   }
 
   /** Closes the descriptor (once no fsync is using it); a later sync() opens the file again. */
