@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  BUSY_LOOP_UTILIZATION,
+  BUSY_LOOP_WINDOW_MS,
+  eventLoopBusy,
   type FsyncOps,
   INLINE_FSYNC_MAX_MS,
   INLINE_FSYNC_STALL_MS,
@@ -148,7 +151,7 @@ describe("WalSync", () => {
 describe("KeptOpenFile: where the fsync runs", () => {
   /** Fake fsyncs on a hand-moved clock: an inline fsync takes `inlineMs` of it. */
   function fakeOps() {
-    const state = { clock: 0, inlineMs: 0.2, pooledError: null as Error | null };
+    const state = { clock: 0, inlineMs: 0.2, pooledError: null as Error | null, busy: false };
     const ops: FsyncOps = {
       inline: () => {
         state.clock += state.inlineMs;
@@ -157,6 +160,7 @@ describe("KeptOpenFile: where the fsync runs", () => {
         setImmediate(() => done(state.pooledError));
       },
       now: () => state.clock,
+      loopBusy: () => state.busy,
     };
     return { state, ops };
   }
@@ -237,6 +241,23 @@ describe("KeptOpenFile: where the fsync runs", () => {
   );
 
   it(
+    "sends fast fsyncs to the thread pool while the event loop is busy, and runs them inline again once it is not",
+    withFile(async (path) => {
+      const { state, ops } = fakeOps();
+      const file = new KeptOpenFile(ops);
+      await file.sync(path);
+      state.busy = true;
+      await file.sync(path);
+      await file.sync(path);
+      expect(file.fsyncs).toEqual({ inline: 1, pooled: 2 });
+      state.busy = false;
+      await file.sync(path);
+      expect(file.fsyncs).toEqual({ inline: 2, pooled: 2 });
+      file.close();
+    }),
+  );
+
+  it(
     "rejects when the fsync fails, inline or on the pool",
     withFile(async (path) => {
       const { state, ops } = fakeOps();
@@ -271,3 +292,29 @@ function descriptorsOf(path: string): string[] {
   }
   return targets;
 }
+
+describe("eventLoopBusy", () => {
+  /** Keeps this thread's event loop busy (no waiting for events) for `ms`. */
+  function spin(ms: number): void {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      // busy
+    }
+  }
+
+  it("says busy after a window the loop spent working, and idle after one it spent waiting", async () => {
+    const busy = eventLoopBusy();
+    expect(busy()).toBe(false);
+    // Waiting for a timer: the loop is idle for most of the window.
+    await new Promise((resolve) => setTimeout(resolve, 3 * BUSY_LOOP_WINDOW_MS));
+    expect(busy()).toBe(false);
+    // Working without yielding: every millisecond of the window is active.
+    spin(2 * BUSY_LOOP_WINDOW_MS);
+    await new Promise((resolve) => setImmediate(resolve));
+    spin(2 * BUSY_LOOP_WINDOW_MS);
+    expect(BUSY_LOOP_UTILIZATION).toBeLessThan(1);
+    expect(busy()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 5 * BUSY_LOOP_WINDOW_MS));
+    expect(busy()).toBe(false);
+  });
+});

@@ -22,11 +22,18 @@
  * (p50 0.27-0.4 ms). When one such fsync was enough, the server ran ~95% of its fsyncs on the pool,
  * and the thread-pool round trip cost every execution its wake-ups.
  *
+ * A fast fsync still holds up everything else the event loop has to do. With many clients at once
+ * that can cost more than the round trip saves: inline by the median rule alone, 32 concurrent
+ * JavaScript clients got 6-14% fewer executions per second in 3 alternating pairs. So while the
+ * event loop is saturated (eventLoopBusy: over 90% busy in the last 20 ms window), fsyncs go to the
+ * thread pool whatever their speed. One sequential client keeps it at ~0.45-0.8 (p10-p90, Python).
+ *
  * An fsync that fails leaves the page cache in an unknown state (a retry can report success for data
  * that never reached the disk), so one failure poisons this object: every later `sync()` rejects
  * until the process restarts. The store turns that into STORE_UNAVAILABLE: fail closed.
  */
 import { closeSync, fstatSync, fsync, fsyncSync, openSync, statSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 
 /** fsyncs the file at `path` (opened read-only: fsync flushes the inode, whatever the descriptor). */
 export type FileSync = (path: string) => Promise<void>;
@@ -49,9 +56,36 @@ export interface FsyncOps {
   readonly pooled: (fd: number, done: (error: Error | null) => void) => void;
   /** Milliseconds, monotonic. */
   readonly now: () => number;
+  /** Whether this thread's event loop has been busy lately (then an inline fsync would hold others up). */
+  readonly loopBusy: () => boolean;
 }
 
-const NODE_FSYNC: FsyncOps = { inline: fsyncSync, pooled: fsync, now: () => performance.now() };
+/** The event loop counts as busy when it was busy more than this share of the last window. */
+export const BUSY_LOOP_UTILIZATION = 0.9;
+/** The window (ms) over which the event loop's utilization is measured. */
+export const BUSY_LOOP_WINDOW_MS = 20;
+
+/**
+ * Whether the event loop was busy more than BUSY_LOOP_UTILIZATION of the last whole window of
+ * BUSY_LOOP_WINDOW_MS (Node's event loop utilization: the share of time not spent waiting for
+ * events). Cheap enough to call per fsync: it reads two counters.
+ */
+export function eventLoopBusy(): () => boolean {
+  let since = performance.eventLoopUtilization();
+  let busy = false;
+  return () => {
+    const window = performance.eventLoopUtilization(since);
+    if (window.idle + window.active >= BUSY_LOOP_WINDOW_MS) {
+      busy = window.utilization > BUSY_LOOP_UTILIZATION;
+      since = performance.eventLoopUtilization();
+    }
+    return busy;
+  };
+}
+
+function nodeFsyncOps(): FsyncOps {
+  return { inline: fsyncSync, pooled: fsync, now: () => performance.now(), loopBusy: eventLoopBusy() };
+}
 
 /**
  * fsyncs `path` through a descriptor kept open between calls: one fsync per call instead of an open,
@@ -77,7 +111,7 @@ export class KeptOpenFile {
   private probing = false;
   private readonly counts = { inline: 0, pooled: 0 };
 
-  constructor(private readonly ops: FsyncOps = NODE_FSYNC) {}
+  constructor(private readonly ops: FsyncOps = nodeFsyncOps()) {}
 
   /** fsyncs run so far, by where they ran. */
   get fsyncs(): { readonly inline: number; readonly pooled: number } {
@@ -93,7 +127,7 @@ export class KeptOpenFile {
         reject(error);
         return;
       }
-      if (this.ops.now() >= this.pooledUntil) {
+      if (this.ops.now() >= this.pooledUntil && !this.ops.loopBusy()) {
         try {
           this.syncInline(fd);
         } catch (error) {
