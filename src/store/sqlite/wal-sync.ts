@@ -26,7 +26,8 @@
  * that can cost more than the round trip saves: inline by the median rule alone, 32 concurrent
  * JavaScript clients got 6-14% fewer executions per second in 3 alternating pairs. So while the
  * event loop is saturated (eventLoopBusy: over 90% busy in the last 20 ms window), fsyncs go to the
- * thread pool whatever their speed. One sequential client keeps it at ~0.45-0.8 (p10-p90, Python).
+ * thread pool whatever their speed. Python with one or two clients kept it at ~0.45-0.8 (p10-p90 of
+ * the windows, one instrumented run).
  *
  * An fsync that fails leaves the page cache in an unknown state (a retry can report success for data
  * that never reached the disk), so one failure poisons this object: every later `sync()` rejects
