@@ -16,8 +16,7 @@
  */
 import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { ExecutionOutcome, ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
 import { WORKSPACE } from "../../src/sandbox/types.js";
 import { runBootProcess } from "../../src/sandbox/wasm/boot-process.js";
@@ -31,6 +30,7 @@ import type {
 } from "../../src/sandbox/wasm/runtime.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { BASH_BOOT_MODULE } from "../boot-entries.js";
+import { runtimeBuildDirs } from "../build-dirs.js";
 import { BashInstance, type BashSeed, type BashSources, type JobEnd } from "./bash-instance.js";
 import { BUNDLE_FILE, SHIMS_FILE } from "./build-files.js";
 import { guestLimits } from "./execution-limits.js";
@@ -39,12 +39,8 @@ import { classifyFailure, classifySettled } from "./outcome.js";
 import { compileQuickJS } from "./quickjs-module.js";
 
 const JUST_BASH_VERSION = "3.4.2";
-const HERE = dirname(fileURLToPath(import.meta.url));
-/**
- * Where bundle.ts writes its output: beside this file when run from source (tsx), or in the source
- * tree's runtimes/bash/build when this file runs compiled from dist/runtimes/bash.
- */
-const DEFAULT_BUILD_DIRS = [join(HERE, "build"), join(HERE, "..", "..", "..", "runtimes", "bash", "build")];
+/** Where bundle.ts writes its output (see runtimeBuildDirs). */
+const DEFAULT_BUILD_DIRS = runtimeBuildDirs(import.meta.url, "bash");
 
 export interface BashWasmOptions {
   /** Where bundle.ts wrote just-bash.js and shims.js (default: see DEFAULT_BUILD_DIRS). */

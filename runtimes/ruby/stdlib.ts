@@ -23,11 +23,11 @@
  * or time change), so no execution can leave anything in it for the next.
  */
 import { open, readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { Fd, Inode } from "@bjorn3/browser_wasi_shim";
 import { readShared } from "../../src/sandbox/wasm/read-shared.js";
 import { ReadOnlyFile, VfsDirectory, VfsPreopen } from "../../wasm/host/wasi-fs.js";
+import { runtimeBuildDirs } from "../build-dirs.js";
 
 /** Where the guest finds the library: the prefix ruby.wasm was configured with (RbConfig rubylibprefix). */
 export const RUBY_LIB_DIR = "/usr/local/lib/ruby";
@@ -38,15 +38,8 @@ const MAGIC = Buffer.from("ISRBLIB1", "latin1");
 const HEADER_BYTES = MAGIC.length + 4;
 const FORMAT = 1;
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-/**
- * Where stdlib-build.ts writes the archive: beside this file when run from source (tsx), or in the
- * source tree's runtimes/ruby/build when this file runs compiled from dist/runtimes/ruby.
- */
-export const BUILD_DIRS: readonly string[] = [
-  join(HERE, "build"),
-  join(HERE, "..", "..", "..", "runtimes", "ruby", "build"),
-];
+/** Where stdlib-build.ts writes the archive (see runtimeBuildDirs). */
+export const BUILD_DIRS: readonly string[] = runtimeBuildDirs(import.meta.url, "ruby");
 
 export interface RubyStdlibIndex {
   readonly format: number;
