@@ -75,10 +75,11 @@ export function eventLoopBusy(): () => boolean {
   let since = performance.eventLoopUtilization();
   let busy = false;
   return () => {
-    const window = performance.eventLoopUtilization(since);
+    const now = performance.eventLoopUtilization();
+    const window = performance.eventLoopUtilization(now, since);
     if (window.idle + window.active >= BUSY_LOOP_WINDOW_MS) {
       busy = window.utilization > BUSY_LOOP_UTILIZATION;
-      since = performance.eventLoopUtilization();
+      since = now;
     }
     return busy;
   };
