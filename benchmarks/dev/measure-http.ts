@@ -80,6 +80,23 @@ function threadCpuMs(pid: number): Map<number, number> {
   return cpu;
 }
 
+/**
+ * Time each thread of `pid` has waited on a run queue so far (ms, by thread id): ready to run but
+ * not running, from /proc/<pid>/task/<tid>/schedstat (the kernel's run_delay, in ns).
+ */
+function threadRunDelayMs(pid: number): Map<number, number> {
+  const delay = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ");
+      delay.set(Number(tid), Number(fields[1]) / 1e6);
+    } catch {
+      // The thread ended meanwhile, or the kernel keeps no schedstats.
+    }
+  }
+  return delay;
+}
+
 /** CPU per execution of the server's main thread and of its busiest other threads (ms). */
 function cpuPerRun(pid: number, before: Map<number, number>, after: Map<number, number>, runs: number) {
   const per = (tid: number) => Math.round((((after.get(tid) ?? 0) - (before.get(tid) ?? 0)) / runs) * 1000) / 1000;
@@ -93,6 +110,7 @@ function cpuPerRun(pid: number, before: Map<number, number>, after: Map<number, 
 
 async function series(server: SpawnedServer, language: Language, runs: number) {
   const cpuBefore = threadCpuMs(server.pid);
+  const delayBefore = threadRunDelayMs(server.pid);
   const client: number[] = [];
   const inner: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -103,7 +121,8 @@ async function series(server: SpawnedServer, language: Language, runs: number) {
     if (GAP_MS > 0) await new Promise((resolve) => setTimeout(resolve, GAP_MS));
   }
   const cpuMsPerRun = cpuPerRun(server.pid, cpuBefore, threadCpuMs(server.pid), runs);
-  return { client: summary(client), sandbox: summary(inner), cpuMsPerRun };
+  const runQueueMsPerRun = cpuPerRun(server.pid, delayBefore, threadRunDelayMs(server.pid), runs);
+  return { client: summary(client), sandbox: summary(inner), cpuMsPerRun, runQueueMsPerRun };
 }
 
 /** `total` executions, `clients` at a time, languages in turn. */
