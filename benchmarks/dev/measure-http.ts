@@ -9,8 +9,8 @@
  * concurrent clients; RSS_CLIENTS changes the 8) and read the server's RSS after each step and where
  * it sits (malloc heap, other anonymous memory, files). Prints one JSON object: p50/p90/p99 of client
  * wall time and of the server's `durationMs` per language, the server's CPU per execution (main
- * thread, busiest other threads, total; from /proc, 10 ms ticks), the load average, and RSS
- * readings. A development tool, not the benchmark harness (benchmarks/run.ts owns that).
+ * thread, busiest other threads, total; from /proc, 10 ms ticks), the same for the time threads
+ * waited for a core (`runQueueMsPerRun`, from schedstat), the load average, and RSS readings. A development tool, not the benchmark harness (benchmarks/run.ts owns that).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -97,8 +97,11 @@ function threadRunDelayMs(pid: number): Map<number, number> {
   return delay;
 }
 
-/** CPU per execution of the server's main thread and of its busiest other threads (ms). */
-function cpuPerRun(pid: number, before: Map<number, number>, after: Map<number, number>, runs: number) {
+/**
+ * Per execution, from two per-thread readings (CPU or run-queue wait, ms): the server's main thread,
+ * its busiest other threads and the total.
+ */
+function perRun(pid: number, before: Map<number, number>, after: Map<number, number>, runs: number) {
   const per = (tid: number) => Math.round((((after.get(tid) ?? 0) - (before.get(tid) ?? 0)) / runs) * 1000) / 1000;
   const others = [...after.keys()].filter((tid) => tid !== pid).map(per);
   return {
@@ -120,8 +123,8 @@ async function series(server: SpawnedServer, language: Language, runs: number) {
     if (result.innerMs !== undefined) inner.push(result.innerMs);
     if (GAP_MS > 0) await new Promise((resolve) => setTimeout(resolve, GAP_MS));
   }
-  const cpuMsPerRun = cpuPerRun(server.pid, cpuBefore, threadCpuMs(server.pid), runs);
-  const runQueueMsPerRun = cpuPerRun(server.pid, delayBefore, threadRunDelayMs(server.pid), runs);
+  const cpuMsPerRun = perRun(server.pid, cpuBefore, threadCpuMs(server.pid), runs);
+  const runQueueMsPerRun = perRun(server.pid, delayBefore, threadRunDelayMs(server.pid), runs);
   return { client: summary(client), sandbox: summary(inner), cpuMsPerRun, runQueueMsPerRun };
 }
 
