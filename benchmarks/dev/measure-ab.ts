@@ -1,9 +1,9 @@
 /**
  * Warm starts over HTTP of two or more builds, interleaved: every variant's server runs at once, and
  * blocks of `print(1)`-class requests (sequential by default) go to each in turn, round after round
- * (who goes first rotates). This machine's speed drifts by up to 3x within minutes, which swamps a 0.5 ms
- * difference between series run one after the other; blocks a fraction of a second apart see the
- * same phase. Only one server works at a time (a short pause between blocks lets the last one's
+ * (who goes first rotates). This machine's speed drifts by up to 3x within minutes, which swamps
+ * a 0.5 ms difference between series run one after the other; blocks a fraction of a second apart
+ * see the same phase. Only one server works at a time (a short pause between blocks lets the last one's
  * spare preparation end).
  *
  * `VARIANTS='[{"name":"before","root":"/tmp/wt"},{"name":"after","root":"."}]' npx tsx

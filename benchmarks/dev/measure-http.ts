@@ -10,7 +10,8 @@
  * it sits (malloc heap, other anonymous memory, files). Prints one JSON object: p50/p90/p99 of client
  * wall time and of the server's `durationMs` per language, the server's CPU per execution (main
  * thread, busiest other threads, total; from /proc, 10 ms ticks), the same for the time threads
- * waited for a core (`runQueueMsPerRun`, from schedstat), the load average, and RSS readings. A development tool, not the benchmark harness (benchmarks/run.ts owns that).
+ * waited for a core (`runQueueMsPerRun`, from schedstat), the load average, and RSS readings. A
+ * development tool, not the benchmark harness (benchmarks/run.ts owns that).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
