@@ -18,6 +18,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { LANGUAGES, type Language } from "../../src/sandbox/types.js";
 import { SpawnedServer } from "../lib/server.js";
+import { percentile, round } from "../lib/stats.js";
 
 const RUNS = Number(process.env.RUNS ?? 200);
 const WARMUP = Number(process.env.WARMUP ?? 30);
@@ -53,17 +54,12 @@ function rssByMapping(pid: number): Record<string, number> {
   };
 }
 
-function percentile(values: readonly number[], p: number): number {
+/** p50/p90/p99 (nearest rank); zeros when there are no values (a server that reports no durationMs). */
+function summary(values: readonly number[]) {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = Math.min(sorted.length - 1, Math.max(0, Math.ceil((sorted.length * p) / 100) - 1));
-  return Math.round((sorted[at] ?? 0) * 100) / 100;
+  const at = (p: number) => (sorted.length === 0 ? 0 : round(percentile(sorted, p)));
+  return { p50: at(50), p90: at(90), p99: at(99) };
 }
-
-const summary = (values: readonly number[]) => ({
-  p50: percentile(values, 50),
-  p90: percentile(values, 90),
-  p99: percentile(values, 99),
-});
 
 /** CPU time (ms) of each thread of `pid` so far, by thread id, from /proc (10 ms clock ticks). */
 function threadCpuMs(pid: number): Map<number, number> {
