@@ -10,7 +10,9 @@
  * benchmarks/dev/measure-ab.ts [languages...]` (each root a checkout with `npm run build` done;
  * `"env": {...}` adds server environment). Environment: WARMUP (executions per server and language
  * first, default 1,500: the request path keeps being optimised for thousands), ROUNDS (20), BLOCK
- * (50 requests), CLIENTS (1: sequential; more sends each block that many at a time). Prints, per
+ * (50 requests), CLIENTS (1: sequential; more sends each block that many at a time), GAP_MS (0: each
+ * client sends its next request as soon as the answer arrived; more pauses that long first, as an
+ * agent's calls come with pauses and the server idles between them). Prints, per
  * language and variant, the p50/p90 of all its requests and the median executions per second of its
  * blocks, and against the first variant the median of the per-round p50 differences, in how many
  * rounds it was faster and in how many it ran more executions per second.
@@ -34,6 +36,7 @@ const WARMUP = Number(process.env.WARMUP ?? 1_500);
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const BLOCK = Number(process.env.BLOCK ?? 50);
 const CLIENTS = Number(process.env.CLIENTS ?? 1);
+const GAP_MS = Number(process.env.GAP_MS ?? 0);
 const PAUSE_MS = 20;
 
 /** BLOCK executions, CLIENTS at a time; their client times (ms). */
@@ -43,6 +46,7 @@ async function runBlock(server: SpawnedServer, language: Language, name: string)
   const client = async () => {
     while (left > 0) {
       left--;
+      if (GAP_MS > 0) await new Promise((done) => setTimeout(done, GAP_MS));
       const result = await server.printOne(language);
       if (!result.ok) throw new Error(`${name} ${language}: ${result.failure ?? "failed"}`);
       times.push(result.ms);
