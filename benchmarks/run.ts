@@ -67,8 +67,14 @@ async function serverSections(dist: Dist, config: BenchConfig, draft: Draft, pro
     ]);
     for (const [language, reason] of missing) progress(`server: wasm ${language} unavailable: ${reason}`);
     if (wants(config, "warm")) {
-      const { early, steady } = await measureWarmHttp(server, config, progress);
-      draft.warm = { http: steady, httpEarly: early, inProcess: {} };
+      const { early, steady, backToBack } = await measureWarmHttp(server, config, progress);
+      draft.warm = {
+        http: steady,
+        httpPauseMs: config.gapMs,
+        ...(backToBack ? { httpBackToBack: backToBack } : {}),
+        httpEarly: early,
+        inProcess: {},
+      };
     }
     if (wants(config, "throughput")) draft.throughput = await measureThroughput(server, config, progress);
     await new Promise((resolve) => setTimeout(resolve, config.rssSettleMs));
@@ -183,9 +189,7 @@ async function main(): Promise<void> {
     if (wants(config, "throughput")) draft.throughputInProcess = inProcess.throughput;
     if (wants(config, "warm")) {
       draft.warm = {
-        http: draft.warm?.http ?? {},
-        ...(draft.warm?.httpEarly ? { httpEarly: draft.warm.httpEarly } : {}),
-        ...(draft.warm?.httpStoreSyncNormal ? { httpStoreSyncNormal: draft.warm.httpStoreSyncNormal } : {}),
+        ...(draft.warm ?? { http: {} }),
         inProcess: inProcess.backToBack,
         ...(config.gapMs > 0 ? { inProcessGapped: inProcess.gapped } : {}),
       };

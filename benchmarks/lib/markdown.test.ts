@@ -126,13 +126,31 @@ describe("renderMarkdown", () => {
       },
     });
     expect(withEarly).toContain(
-      "| language | HTTP p50 | HTTP p99 | of which sandbox (p50) | HTTP p50, just started | in-process p50 |",
+      "| language | HTTP p50 | HTTP p99 | of which sandbox (p50) | HTTP p50, just started | in-process p50, back-to-back |",
     );
     expect(withEarly).toContain("| javascript | 2.50 ms | 7.50 ms | 1.10 ms | 4.00 ms | 1.25 ms |");
     expect(withEarly).toContain("after 1230 executions of the language");
     expect(withEarly).toContain("right after its start (after 30 executions of the language)");
     expect(withEarly).toContain("- python HTTP, just started: server died");
     expect(markdown).not.toContain("just started |");
+  });
+
+  it("says the HTTP series pause, and adds the back-to-back column beside them", () => {
+    const withPauses = renderMarkdown({
+      ...results,
+      warm: {
+        http: { javascript: { ...latency(2.5), sandboxP50Ms: 1.1 } },
+        httpPauseMs: 10,
+        httpBackToBack: { javascript: latency(2), python: { unavailable: "server died" } },
+        inProcess: { javascript: latency(1.25, 40) },
+      },
+    });
+    expect(withPauses).toContain("pauses 10 ms before each execution");
+    expect(withPauses).toContain("| language | HTTP p50 | HTTP p99 | of which sandbox (p50) | HTTP p50, back-to-back |");
+    expect(withPauses).toContain("| javascript | 2.50 ms | 7.50 ms | 1.10 ms | 2.00 ms | 1.25 ms |");
+    expect(withPauses).toContain("- python HTTP, back-to-back: server died");
+    expect(markdown).not.toContain("HTTP p50, back-to-back");
+    expect(markdown).not.toContain("pauses");
   });
 
   it("shows the warm-snapshot-cache start beside the default cold start, with its label", () => {

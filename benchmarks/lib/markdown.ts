@@ -90,11 +90,19 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
   const notes = new Notes();
   const gap = Object.values(results.warm.inProcessGapped ?? {}).find((v) => v && !isUnavailable(v));
   const gapMs = gap && "gapMs" in gap ? gap.gapMs : undefined;
+  const pauseMs = results.warm.httpPauseMs ?? 0;
+  const paused =
+    pauseMs > 0
+      ? `Every HTTP series but "back-to-back" pauses ${pauseMs} ms before each execution, as an agent's calls come ` +
+        'with pauses and the host idles between them (the targets are checked on these); "HTTP p50, back-to-back" ' +
+        "sends each execution as soon as the previous answer arrived. "
+      : "";
   out.push(
     "## Warm start",
     "",
     "`print(1)`-class program, a fresh never-used interpreter instance per execution, sequential requests, " +
       'client-side wall time; "of which sandbox" is the server\'s own `durationMs` (time in WasmSandbox.execute). ' +
+      paused +
       `HTTP p50 and p99 are a server in steady state (${serverWarmupText(results)}); "HTTP p50, just started" is the ` +
       `same server right after its start (${warmupText(results)}), before V8 has optimised its request path. ` +
       "HTTP columns are a server with its defaults, whose store answers a write only once it is on disk " +
@@ -106,10 +114,12 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
   );
   const normal = results.warm.httpStoreSyncNormal;
   const early = results.warm.httpEarly;
+  const backToBack = results.warm.httpBackToBack;
   const header = ["language", "HTTP p50", "HTTP p99", "of which sandbox (p50)"];
+  if (backToBack) header.push("HTTP p50, back-to-back");
   if (early) header.push("HTTP p50, just started");
   if (normal) header.push("HTTP p50, sync normal");
-  header.push("in-process p50", "in-process p99");
+  header.push("in-process p50, back-to-back", "in-process p99");
   if (gapMs !== undefined) header.push(`in-process p50 / p99, ${gapMs} ms gaps`);
   header.push("native spawn p50", "ProcessSandbox p50", "native spawn / HTTP p50");
   const rows = languages.map((language) => {
@@ -122,6 +132,9 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
       http && !isUnavailable(http) ? p99(http) : "-",
       http && !isUnavailable(http) && http.sandboxP50Ms !== undefined ? ms(http.sandboxP50Ms) : "-",
     ];
+    if (backToBack) {
+      cells.push(latencyCell(notes, `${language} HTTP, back-to-back`, backToBack[language], (v) => v.p50Ms));
+    }
     if (early) cells.push(latencyCell(notes, `${language} HTTP, just started`, early[language], (v) => v.p50Ms));
     if (normal) cells.push(latencyCell(notes, `${language} HTTP, sync normal`, normal[language], (v) => v.p50Ms));
     cells.push(

@@ -163,13 +163,19 @@ export interface BenchResults {
   readonly warm?: {
     /**
      * Against a server with its default configuration (`SANDBOX_STORE_SYNC=full`), in steady state:
-     * after the early series and `serverWarmup` more executions per language.
+     * after the early series and `serverWarmup` more executions per language, pausing `httpPauseMs`
+     * before each execution (as do httpEarly and httpStoreSyncNormal).
      */
     readonly http: PerLanguage<SampledLatency>;
+    /** The pause (ms) before each sampled execution of the HTTP series but httpBackToBack; 0: none. */
+    readonly httpPauseMs?: number;
+    /** Right after `http`, the same server, each execution sent as soon as the previous answer arrived. */
+    readonly httpBackToBack?: PerLanguage<SampledLatency>;
     /** The same server just started: after `warmup` executions. */
     readonly httpEarly?: PerLanguage<SampledLatency>;
     /** The steady-state series against a second server started with `SANDBOX_STORE_SYNC=normal`. */
     readonly httpStoreSyncNormal?: PerLanguage<SampledLatency>;
+    /** In-process, back-to-back. */
     readonly inProcess: PerLanguage<SampledLatency>;
     readonly inProcessGapped?: PerLanguage<SampledLatency & { readonly gapMs: number }>;
   };

@@ -18,7 +18,7 @@ import {
   type ThroughputCell,
   unavailable,
 } from "../lib/results.js";
-import { type Attempt, sampleSequential } from "../lib/sampling.js";
+import { type Attempt, type SampleOptions, sampleSequential } from "../lib/sampling.js";
 import type { SpawnedServer } from "../lib/server.js";
 import { since } from "../lib/stats.js";
 import { measureThroughputCells } from "./throughput.js";
@@ -27,6 +27,35 @@ function describe(result: Maybe<SampledLatency>): string {
   return isUnavailable(result)
     ? `unavailable (${result.unavailable})`
     : `p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms (n=${result.n})`;
+}
+
+/**
+ * Every warm series' sampling, from the configuration alone (so what each series means is stated,
+ * and tested, in one place). `gapMs` is the pause before each sampled execution of the paused series:
+ * an agent's tool calls come with pauses (its model thinks between them), and a host that idles
+ * between executions answers more slowly than one kept busy (see src/sandbox/wasm/handoff.ts). The
+ * HTTP series checked against the targets are the paused ones; the back-to-back series (each
+ * execution sent as soon as the previous answer arrived) are shown beside them. Warm-ups never pause.
+ */
+export function warmSeriesOptions(config: BenchConfig): {
+  readonly httpEarly: SampleOptions;
+  readonly httpSteady: SampleOptions;
+  /** Right after httpSteady, on the same server (undefined when gapMs is 0: httpSteady is back-to-back). */
+  readonly httpBackToBack: SampleOptions | undefined;
+  readonly inProcess: SampleOptions;
+  /** Right after inProcess (undefined when gapMs is 0). */
+  readonly inProcessPaused: SampleOptions | undefined;
+} {
+  const samples = config.samples;
+  const maxSeconds = config.warmMaxSeconds;
+  const gapMs = config.gapMs;
+  return {
+    httpEarly: { warmup: config.warmup, samples, gapMs, maxSeconds },
+    httpSteady: { warmup: config.serverWarmup, samples, gapMs, maxSeconds },
+    httpBackToBack: gapMs > 0 ? { warmup: 0, samples, maxSeconds } : undefined,
+    inProcess: { warmup: config.warmup, samples, maxSeconds },
+    inProcessPaused: gapMs > 0 ? { warmup: 0, samples, gapMs, maxSeconds } : undefined,
+  };
 }
 
 /**
@@ -43,29 +72,31 @@ function describe(result: Maybe<SampledLatency>): string {
  * in its 2nd-6th bucket and 6.1-6.7 in its 7th-10th; Python's and Bash's were flat after their first
  * bucket (the request path was warm by then). So the steady state, the one checked against the
  * target, starts after 4,000 executions of the language; the early series shows a server just
- * started.
+ * started. Both pause `gapMs` before each execution; the steady one is followed by the same series
+ * back-to-back (warmSeriesOptions).
  */
 export async function measureWarmHttp(server: SpawnedServer, config: BenchConfig, progress: Progress) {
+  const options = warmSeriesOptions(config);
+  const paused = config.gapMs > 0 ? `, ${config.gapMs} ms pauses` : ", back-to-back";
   const early: PerLanguage<SampledLatency> = {};
   const steady: PerLanguage<SampledLatency> = {};
+  const backToBack: PerLanguage<SampledLatency> = {};
   for (const language of config.languages) {
-    const result = await sampleSequential(() => server.printOne(language), {
-      ...config,
-      maxSeconds: config.warmMaxSeconds,
-    });
-    progress(`warm HTTP ${language}, just started (after ${config.warmup}): ${describe(result)}`);
+    const result = await sampleSequential(() => server.printOne(language), options.httpEarly);
+    progress(`warm HTTP ${language}, just started (after ${config.warmup}${paused}): ${describe(result)}`);
     early[language] = result;
   }
   for (const language of config.languages) {
-    const result = await sampleSequential(() => server.printOne(language), {
-      ...config,
-      warmup: config.serverWarmup,
-      maxSeconds: config.warmMaxSeconds,
-    });
-    progress(`warm HTTP ${language}, steady (after ${config.serverWarmup} more): ${describe(result)}`);
+    const result = await sampleSequential(() => server.printOne(language), options.httpSteady);
+    progress(`warm HTTP ${language}, steady (after ${config.serverWarmup} more${paused}): ${describe(result)}`);
     steady[language] = result;
+    if (options.httpBackToBack) {
+      const unpaused = await sampleSequential(() => server.printOne(language), options.httpBackToBack);
+      progress(`warm HTTP ${language}, steady, back-to-back: ${describe(unpaused)}`);
+      backToBack[language] = unpaused;
+    }
   }
-  return { early, steady };
+  return { early, steady, ...(options.httpBackToBack ? { backToBack } : {}) };
 }
 
 type WasmSandbox = Awaited<ReturnType<Dist["wasmSandbox"]["WasmSandbox"]["create"]>>;
@@ -130,19 +161,12 @@ async function warmSeries(
   backToBack: PerLanguage<SampledLatency>,
   gapped: PerLanguage<SampledLatency & { gapMs: number }>,
 ): Promise<void> {
-  const result = await sampleSequential(() => inProcessAttempt(sandbox, language), {
-    ...config,
-    maxSeconds: config.warmMaxSeconds,
-  });
+  const options = warmSeriesOptions(config);
+  const result = await sampleSequential(() => inProcessAttempt(sandbox, language), options.inProcess);
   backToBack[language] = result;
   progress(`warm in-process ${language} back-to-back: ${describe(result)}`);
-  if (config.gapMs > 0) {
-    const paused = await sampleSequential(() => inProcessAttempt(sandbox, language), {
-      warmup: 0,
-      samples: config.samples,
-      gapMs: config.gapMs,
-      maxSeconds: config.warmMaxSeconds,
-    });
+  if (options.inProcessPaused) {
+    const paused = await sampleSequential(() => inProcessAttempt(sandbox, language), options.inProcessPaused);
     gapped[language] = isUnavailable(paused) ? paused : { ...paused, gapMs: config.gapMs };
     progress(`warm in-process ${language} with ${config.gapMs} ms gaps: ${describe(paused)}`);
   }
