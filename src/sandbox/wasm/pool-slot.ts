@@ -45,6 +45,8 @@ export interface Slot {
   readonly building: Set<Language>;
   /** Why a runner could not be built in this worker, by language. */
   readonly errors: Map<Language, string>;
+  /** Lets this worker go while it waits after its last run (handoff.ts); the next run calls it first. */
+  release?: () => void;
   /** Output buffers, reused by this worker's runs (shared-output.ts). */
   outputs?: { readonly stdout: SharedArrayBuffer; readonly stderr: SharedArrayBuffer };
 }
@@ -66,4 +68,6 @@ export interface ActiveRun {
   readonly clock: DeadlineClock;
   /** Pauses in effect: while above 0 the worker is parked (its guest waits for a human). */
   parked: number;
+  /** Its worker waits after replying until the main thread lets it go (handoff.ts). */
+  readonly handoff: boolean;
 }

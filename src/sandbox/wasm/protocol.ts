@@ -18,8 +18,13 @@ export interface RunMessage {
   readonly request: ExecutionRequest;
   readonly limits: Limits;
   readonly deadline: number;
-  /** Int32 words: [CONTROL_CANCEL] is 1 once the host asks the guest to stop; [CONTROL_REPLY] counts host-call answers. */
+  /**
+   * Int32 words: [CONTROL_CANCEL] is 1 once the host asks the guest to stop; [CONTROL_REPLY] counts
+   * host-call answers; [CONTROL_HANDOFF] is 1 once the main thread lets the worker go after the run.
+   */
   readonly control: SharedArrayBuffer;
+  /** After posting the result, wait until the main thread lets go before any background work (handoff.ts). */
+  readonly handoff: boolean;
   readonly stdout: SharedArrayBuffer;
   readonly stderr: SharedArrayBuffer;
 }
@@ -71,7 +76,8 @@ export type WorkerToMain = ReadyMessage | AddedMessage | ResultMessage | FaultMe
 export const CANCEL_REQUESTED = 1;
 export const CONTROL_CANCEL = 0;
 export const CONTROL_REPLY = 1;
-export const CONTROL_WORDS = 2;
+export const CONTROL_HANDOFF = 2;
+export const CONTROL_WORDS = 3;
 
 /** Worker -> main on the host-call port: a guest's effect. */
 export interface HostCallMessage {

@@ -17,6 +17,7 @@ import { type EffectHandler, type GuestHttpReply, NO_NETWORK_REPLY } from "../ho
 import type { Limits } from "../limits.js";
 import type { ExecutionRequest, Language } from "../types.js";
 import { DeadlineClock } from "./deadline-clock.js";
+import { HandoffPolicy, releaseWorker } from "./handoff.js";
 import type { ActiveRun, PoolRun, Slot, Task } from "./pool-slot.js";
 import {
   type AddMessage,
@@ -72,6 +73,7 @@ export class WorkerPool {
   private parkedRuns = 0;
   private readonly assets: Partial<Record<Language, RuntimeAssets>>;
   private readonly adds = new Map<Language, AddWaiter>();
+  private readonly handoffs = new HandoffPolicy();
 
   private constructor(private readonly options: WorkerPoolOptions) {
     this.assets = { ...options.assets };
@@ -250,8 +252,9 @@ export class WorkerPool {
    * recently first. A task no idle worker can take stays queued, in order, without holding up the
    * tasks behind it.
    *
-   * Why the most recent, although it may still be preparing its next spare (it starts right after
-   * replying: Python's memory rewrite ~2.5 ms, JavaScript's clone ~1.3 ms) and the run then waits
+   * Why the most recent, although it may still be preparing its next spare (Python's memory rewrite
+   * ~2.5 ms, JavaScript's clone ~1.3 ms; it starts right after replying, or after an idle spell once
+   * the main thread lets it go: handoff.ts) and the run then waits
    * for that, while the worker idle longest would start at once: on 2 cores, that second worker's
    * run competes with the first one's preparation, the main thread and the client for the cores and
    * their caches, and waiting costs less. One client sending executions one after another, both
@@ -313,8 +316,12 @@ export class WorkerPool {
       ended: undefined,
       clock,
       parked: 0,
+      handoff: this.handoffs.started(),
     };
     slot.current = run;
+    // The worker still waits after its previous run: it has work now.
+    slot.release?.();
+    slot.release = undefined;
     if (task.signal?.aborted) onAbort();
     else task.signal?.addEventListener("abort", onAbort, { once: true });
     const message: RunMessage = {
@@ -326,6 +333,7 @@ export class WorkerPool {
       control: control.buffer as SharedArrayBuffer,
       stdout: run.stdout,
       stderr: run.stderr,
+      handoff: run.handoff,
     };
     slot.worker.postMessage(message);
   }
@@ -386,8 +394,29 @@ export class WorkerPool {
       stdout: readSharedOutput(run.stdout, run.id),
       stderr: readSharedOutput(run.stderr, run.id),
     });
+    if (run.handoff) this.letGo(slot, run.control);
     if (this.surplus()) void this.retire(slot, "SANDBOX_FAULT", "", false);
     this.dispatch();
+  }
+
+  /**
+   * Lets the worker waiting after a run go (handoff.ts): at once when other runs are in flight or
+   * queued, otherwise after two turns of this event loop (the commit, the group fsync at the next
+   * setImmediate and the reply happen in between), or when the next run is handed to it.
+   */
+  private letGo(slot: Slot, control: Int32Array): void {
+    const release = () => releaseWorker(control);
+    if (this.queue.length > 0 || [...this.slots].some((other) => other.current !== undefined)) {
+      release();
+      return;
+    }
+    slot.release = release;
+    setImmediate(() =>
+      setImmediate(() => {
+        if (slot.release === release) slot.release = undefined;
+        release();
+      }),
+    );
   }
 
   /**
@@ -434,6 +463,7 @@ export class WorkerPool {
   }
 
   private finish(slot: Slot, run: ActiveRun): void {
+    this.handoffs.ended();
     this.unpark(run);
     run.clock.stop();
     run.ended?.abort();

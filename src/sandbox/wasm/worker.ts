@@ -8,6 +8,7 @@ import { type MessagePort, parentPort } from "node:worker_threads";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { isGuestLimitError } from "../../../wasm/host/guest-limit.js";
 import type { Language } from "../types.js";
+import { awaitRelease } from "./handoff.js";
 import { HostCallClient } from "./host-call-client.js";
 import {
   type AddMessage,
@@ -102,6 +103,8 @@ async function run(message: RunMessage): Promise<void> {
   }
   const transfer = [...new Set(outcome.files.map((f) => f.content.buffer))].filter(isTransferable);
   send({ type: "result", id: message.id, outcome }, transfer);
+  // The next spare is prepared once this returns (SparePool schedules it): the main thread first.
+  if (message.handoff) awaitRelease(control);
 }
 
 /** Report a host fault and end this worker: its runner state can no longer be trusted. */
