@@ -146,7 +146,9 @@ describe("renderMarkdown", () => {
       },
     });
     expect(withPauses).toContain("pauses 10 ms before each execution");
-    expect(withPauses).toContain("| language | HTTP p50 | HTTP p99 | of which sandbox (p50) | HTTP p50, back-to-back |");
+    expect(withPauses).toContain(
+      "| language | HTTP p50 | HTTP p99 | of which sandbox (p50) | HTTP p50, back-to-back |",
+    );
     expect(withPauses).toContain("| javascript | 2.50 ms | 7.50 ms | 1.10 ms | 2.00 ms | 1.25 ms |");
     expect(withPauses).toContain("- python HTTP, back-to-back: server died");
     expect(markdown).not.toContain("HTTP p50, back-to-back");
