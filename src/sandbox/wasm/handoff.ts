@@ -19,10 +19,15 @@
  * or when the next run is handed to that worker. Back-to-back runs do not wait: the cores are awake
  * and the next request would wait for the later spare (Python +1.15 ms p50 when they did).
  *
- * Measured with benchmarks/dev/measure-ab.ts against the build before, 12 alternating rounds, p50:
- * one client pausing 10 ms, JavaScript -0.86 ms (faster in 12/12), Python -1.43 ms (12/12);
- * back-to-back, JavaScript -0.08 ms (6/12), Python +0.05 ms (4/12); 2 and 8 clients within the noise
- * (runs with the handoff hardly ever idle 3 ms: 3 handoffs in 1,000 executions at 8 clients).
+ * Measured with benchmarks/dev/measure-ab.ts against the build before, 10-12 alternating rounds,
+ * p50, one client:
+ * - pausing 10 ms: JavaScript -0.86 ms (faster in 12/12), Python -1.43 ms (12/12), Ruby -2.34 ms
+ *   (12/12), Bash -1.23 ms (12/12);
+ * - pausing 3 ms: JavaScript -0.90 ms (10/10), Python -1.47 ms (10/10); 200 ms: -1.19 and -1.50 ms
+ *   (8/8); 1 ms: +0.04 ms (4/10) and -0.48 ms (8/10);
+ * - back-to-back: JavaScript -0.08 ms (6/12), Python +0.05 ms (4/12).
+ * 2 and 8 clients: within the noise (3 handoffs in 1,000 executions at 8 clients). A 5 ms cap
+ * instead of 2 (the worker gave up waiting in ~5% of handoffs, then in <1%) changed nothing.
  */
 import { CONTROL_HANDOFF } from "./protocol.js";
 
