@@ -26,7 +26,9 @@
  * - pausing 3 ms: JavaScript -0.90 ms (10/10), Python -1.47 ms (10/10); 200 ms: -1.19 and -1.50 ms
  *   (8/8); 1 ms: +0.04 ms (4/10) and -0.48 ms (8/10);
  * - back-to-back: JavaScript -0.08 ms (6/12), Python +0.05 ms (4/12).
- * 2 and 8 clients: within the noise (3 handoffs in 1,000 executions at 8 clients). A 5 ms cap
+ * 2 and 4 clients each pausing 10 ms: JavaScript -0.34 and -0.47 ms (6/10), Python -1.89 and
+ * -1.13 ms (9/10). 2 and 8 clients back-to-back: within the noise (3 handoffs in 1,000 executions
+ * at 8 clients). A 5 ms cap
  * instead of 2 (the worker gave up waiting in ~5% of handoffs, then in <1%) changed nothing.
  */
 import { CONTROL_HANDOFF } from "./protocol.js";
