@@ -14,6 +14,7 @@ import { type BenchConfig, BenchConfigError, loadBenchConfig, wants } from "./li
 import { type Dist, loadDist, REPO_ROOT } from "./lib/dist.js";
 import { formatJson } from "./lib/json-format.js";
 import { renderMarkdown } from "./lib/markdown.js";
+import { measurePauseProbe } from "./lib/pause-probe.js";
 import { readCpuTimes, stolenShare } from "./lib/proc.js";
 import { type Progress, stderrProgress } from "./lib/progress.js";
 import { type BenchResults, type Machine, unavailable } from "./lib/results.js";
@@ -171,6 +172,18 @@ async function main(): Promise<void> {
       if (wants(config, "warm")) draft.warm = { http: failed, inProcess: {} };
       if (wants(config, "throughput")) draft.throughput = failed;
     }
+  }
+  if (wants(config, "warm") && config.gapMs > 0) {
+    // Right after the warm series, so it sees the same phase of the machine.
+    const pauseProbe = await phase("pause probe", stolen, progress, () =>
+      measurePauseProbe({ pauseMs: config.gapMs, samples: config.samples, warmup: config.warmup * 30 }),
+    );
+    if (!("unavailable" in pauseProbe)) {
+      progress(
+        `pause probe: ${pauseProbe.backToBackP50Ms} ms back-to-back, ${pauseProbe.pausedP50Ms} ms after ${pauseProbe.pauseMs} ms pauses`,
+      );
+    }
+    draft.machine = { ...draft.machine, pauseProbe };
   }
   if (wants(config, "warm") && draft.warm) {
     try {

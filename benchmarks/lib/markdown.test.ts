@@ -155,6 +155,16 @@ describe("renderMarkdown", () => {
     expect(markdown).not.toContain("pauses");
   });
 
+  it("puts the pause probe under the warm table, or why it is missing", () => {
+    const probed = (pauseProbe: BenchResults["machine"]["pauseProbe"]) =>
+      renderMarkdown({ ...results, machine: { ...results.machine, pauseProbe } });
+    const measured = probed({ pauseMs: 10, backToBackP50Ms: 1.24, pausedP50Ms: 1.81, ratio: 1.46 });
+    const warmSection = measured.slice(measured.indexOf("## Warm start"), measured.indexOf("## Cold start"));
+    expect(warmSection).toContain("took 1.24 ms back-to-back and 1.81 ms after 10 ms pauses (p50; 1.46x)");
+    expect(probed({ unavailable: "no samples" })).toContain("Pause probe: not measured (no samples).");
+    expect(markdown).not.toContain("Pause probe");
+  });
+
   it("shows the warm-snapshot-cache start beside the default cold start, with its label", () => {
     const run = { readyMs: 2400, firstResultMs: 2600, firstExecutionMs: 200, rssBytes: 200 * 1024 * 1024 };
     const cached = { ...run, readyMs: 900, firstResultMs: 1100, snapshotCache: { hits: 1, misses: 0 } };

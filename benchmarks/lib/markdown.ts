@@ -4,6 +4,7 @@ import {
   type BenchResults,
   type ColdStartRun,
   isUnavailable,
+  type Machine,
   type Maybe,
   type PerLanguage,
   type SampledLatency,
@@ -162,7 +163,23 @@ function warm(out: string[], results: BenchResults, languages: readonly Language
   });
   table(out, header, rows);
   notes.flush(out);
+  pauseProbe(out, results.machine.pauseProbe);
   out.push("");
+}
+
+/** The machine's own slowdown after a pause (lib/pause-probe.ts), under the warm table. */
+function pauseProbe(out: string[], probe: Machine["pauseProbe"]): void {
+  if (probe === undefined) return;
+  if (isUnavailable(probe)) {
+    out.push("", `Pause probe: not measured (${probe.unavailable}).`);
+    return;
+  }
+  out.push(
+    "",
+    `Pause probe (the machine, not the service): a fixed CPU-only piece of JavaScript in the benchmark process ` +
+      `took ${ms(probe.backToBackP50Ms)} back-to-back and ${ms(probe.pausedP50Ms)} after ${probe.pauseMs} ms pauses ` +
+      `(p50; ${probe.ratio.toFixed(2)}x). Every step of a paused execution runs on cores that idled the same way.`,
+  );
 }
 
 function cold(out: string[], results: BenchResults, languages: readonly Language[]): void {

@@ -149,7 +149,20 @@ export interface Machine {
    * else (steal time in /proc/stat, 0..1): how slow a phase the numbers come from. Linux only.
    */
   readonly stolenCpuShare?: Readonly<Record<string, number>>;
+  /**
+   * The same fixed CPU-only work timed back-to-back and after the warm series' pause, in the
+   * benchmark process (lib/pause-probe.ts): how much slower this machine is right after idling.
+   */
+  readonly pauseProbe?: PauseProbeResult;
 }
+
+export type PauseProbeResult = Maybe<{
+  readonly pauseMs: number;
+  readonly backToBackP50Ms: number;
+  readonly pausedP50Ms: number;
+  /** pausedP50Ms / backToBackP50Ms. */
+  readonly ratio: number;
+}>;
 
 export interface BenchResults {
   readonly version: 1;
