@@ -12,8 +12,9 @@
  *    execution has it (rubyPreopens): the data segments applied by hand, libc/wasi-vfs
  *    init, ruby_init without RubyGems and the library setup (libraries.ts: bundled gems on the
  *    load path, Gem autoloaded), the per-execution bootstrap compiled (bootstrap.ts),
- *    Sandbox::HTTP defined (sandbox-http.ts, loads `json`), a GC; then capture its memory and
- *    globals (wasm/host/memory-snapshot.ts).
+ *    Sandbox::HTTP defined (sandbox-http.ts, loads `json`), the bootstrap run once on an empty
+ *    script (bootstrap.ts BOOTSTRAP_WARM_UP), a GC; then capture its memory and globals
+ *    (wasm/host/memory-snapshot.ts).
  *
  * CPU of the child, medians of 11 runs on the noisy 2-core development VM (before these changes in
  * brackets): node start ~155 ms, imports ~75 (115), read ~55, rewrite ~70 (230: three passes over
@@ -28,6 +29,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Fd } from "@bjorn3/browser_wasi_shim";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { SCRIPT_FILES } from "../../src/sandbox/types.js";
 import type { OutputSink } from "../../src/sandbox/wasm/runtime.js";
 import { applySegments } from "../../wasm/host/detach-data.js";
 import { httpDevicePreopen } from "../../wasm/host/http-device.js";
@@ -37,9 +39,9 @@ import { instantiateFresh, prepareForSnapshots, type SnapshotReadyModule } from 
 import type { VfsDirectory } from "../../wasm/host/wasi-fs.js";
 import { createWasiHost } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
-import { BOOTSTRAP_DEFINITION } from "./bootstrap.js";
+import { BOOTSTRAP_DEFINITION, BOOTSTRAP_WARM_UP } from "./bootstrap.js";
 import { LIBRARY_SETUP } from "./libraries.js";
-import { RubyGuest, sealedRubyImports } from "./ruby-abi.js";
+import { fixnumValue, RubyGuest, sealedRubyImports } from "./ruby-abi.js";
 import { SANDBOX_HTTP_DEFINITION } from "./sandbox-http.js";
 import { installedRubyPackageVersion, RUBY_PACKAGE, readRubyStdlib, rubyPreopens, stdlibTree } from "./stdlib.js";
 
@@ -123,7 +125,9 @@ function bootSnapshot(
   stdlib: VfsDirectory,
 ): { snapshot: MemorySnapshot; rubyVersion: string } {
   const discard = { write: () => undefined, length: 0 };
-  const fs = createGuestFilesystem({ files: [], maxFilesystemBytes: 0 });
+  // The empty script the bootstrap's warm-up run compiles (BOOTSTRAP_WARM_UP).
+  const script = { path: SCRIPT_FILES.ruby, content: new Uint8Array(0) };
+  const fs = createGuestFilesystem({ files: [script], maxFilesystemBytes: 0 });
   const device = httpDevicePreopen(() => {
     throw new Error("the snapshot interpreter made an HTTP call while booting");
   });
@@ -134,6 +138,8 @@ function bootSnapshot(
   if (guest.evalProtect(LIBRARY_SETUP).state !== 0) throw new Error("the ruby library setup failed");
   if (guest.evalProtect(BOOTSTRAP_DEFINITION).state !== 0) throw new Error("the ruby bootstrap failed to compile");
   if (guest.evalProtect(SANDBOX_HTTP_DEFINITION).state !== 0) throw new Error("Sandbox::HTTP failed to load");
+  const warmUp = guest.evalProtect(BOOTSTRAP_WARM_UP);
+  if (warmUp.state !== 0 || fixnumValue(warmUp.value) !== 0) throw new Error("the ruby bootstrap's warm-up run failed");
   if (guest.evalProtect("GC.start; nil").state !== 0) throw new Error("ruby.wasm failed to collect garbage");
   // With the data detached, the new memory was all zero before the segments were applied, so
   // restore copies only the stored pages into an untouched memory (clearFirst false).

@@ -29,17 +29,16 @@ function hexList(values: readonly string[]): string {
 /**
  * Ruby source, evaluated once in the snapshot interpreter, that stores the bootstrap lambda in
  * BOOTSTRAP_GLOBAL: parsing and compiling it then happens once per service start instead of once
- * per execution (measured: ~1.5 ms of a ~3.5 ms bootstrap).
+ * per execution (measured: ~1.5 ms of a ~3.5 ms bootstrap). What is the same for every execution
+ * is done here, once, too: `$0`, the working directory (the workspace is preopened at the same fd
+ * at boot and in every execution, and wasi-libc keeps the cwd in linear memory) and the `at_exit`
+ * that collects the script's handlers (redefining a Kernel method in every execution also
+ * invalidated the interpreter's method caches in every execution).
  */
 export const BOOTSTRAP_DEFINITION = `
-${BOOTSTRAP_GLOBAL} = (lambda do |argv_hex, env_hex|
-  decode = lambda { |h| [h].pack("H*").force_encoding(Encoding::UTF_8) }
-  env = env_hex.map(&decode).each_slice(2).to_h
-  ENV.replace(env)
-  ARGV.replace(argv_hex.map(&decode))
-  Dir.chdir(${JSON.stringify(WORKSPACE)})
-  $0 = ${JSON.stringify(SCRIPT_PATH)}
-  srand
+$0 = ${JSON.stringify(SCRIPT_PATH)}
+Dir.chdir(${JSON.stringify(WORKSPACE)})
+${BOOTSTRAP_GLOBAL} = (lambda do
   handlers = []
   Kernel.send(:define_method, :at_exit) do |&block|
     raise ArgumentError, "called without a block" unless block
@@ -48,6 +47,7 @@ ${BOOTSTRAP_GLOBAL} = (lambda do |argv_hex, env_hex|
   end
   Kernel.send(:private, :at_exit)
   Kernel.send(:module_function, :at_exit)
+  decode = lambda { |h| [h].pack("H*").force_encoding(Encoding::UTF_8) }
   own_frame = lambda { |line| line.start_with?("eval:") || line.match?(/\\A[^:]*:in /) }
   report = lambda do |e|
     begin
@@ -64,7 +64,6 @@ ${BOOTSTRAP_GLOBAL} = (lambda do |argv_hex, env_hex|
   end
   # Allocated up front: reporting NoMemoryError must not need memory.
   nomem_message = ${JSON.stringify(`${SCRIPT_PATH}: failed to allocate memory (NoMemoryError)\n`)}.freeze
-  status = nil
   run = lambda do |body|
     begin
       body.call
@@ -83,23 +82,43 @@ ${BOOTSTRAP_GLOBAL} = (lambda do |argv_hex, env_hex|
       1
     end
   end
-  status = run.call(-> { RubyVM::InstructionSequence.compile_file(${JSON.stringify(SCRIPT_PATH)}).eval })
-  while (handler = handlers.pop)
-    code = run.call(handler)
-    status = code unless code.nil?
+  lambda do |argv_hex, env_hex|
+    ENV.replace(env_hex.map(&decode).each_slice(2).to_h)
+    ARGV.replace(argv_hex.map(&decode))
+    srand
+    status = run.call(-> { RubyVM::InstructionSequence.compile_file(${JSON.stringify(SCRIPT_PATH)}).eval })
+    while (handler = handlers.pop)
+      code = run.call(handler)
+      status = code unless code.nil?
+    end
+    begin
+      $stdout.flush
+      $stderr.flush
+    rescue NoMemoryError
+      status = ${MEMORY_EXHAUSTED_STATUS}
+    rescue Exception
+      nil
+    end
+    status.is_a?(Integer) ? status : 0
   end
-  begin
-    $stdout.flush
-    $stderr.flush
-  rescue NoMemoryError
-    status = ${MEMORY_EXHAUSTED_STATUS}
-  rescue Exception
-    nil
-  end
-  status.is_a?(Integer) ? status : 0
-end)
+end).call
 nil
 `;
+
+/**
+ * What the boot evaluates once after the definition, with an empty script at SCRIPT_PATH: the
+ * bootstrap's whole path runs once, so what it does only the first time (the interpreter's inline
+ * and method caches, the parser's and the compiler's first use, lazily built tables) is done in the
+ * snapshot and not in every execution. Measured against a snapshot without it: in one process, 10
+ * alternating rounds of 100 `puts 1` runs with 4 ms pauses, -0.10 to -0.14 ms per run (faster in 9
+ * or 10 of 10 rounds; a run took ~0.6-0.85 ms); over HTTP (benchmarks/dev/measure-ab.ts), p50
+ * -0.31 ms pausing 10 ms (faster in 11 of 12 rounds) and -0.24 ms back-to-back (6 of 8). Moving the
+ * constant parts into the definition (above) was worth nothing on its own (+0.001 ms, 5 of 10); with
+ * the warm-up it was -0.04 ms (7 of 10). It leaves nothing an execution could see: ARGV and
+ * ENV are what every execution replaces, the PRNG is reseeded by every execution, the script
+ * defines nothing, and the boot collects the garbage before the capture.
+ */
+export const BOOTSTRAP_WARM_UP = `${BOOTSTRAP_GLOBAL}.call([], [])`;
 
 /**
  * What the host evaluates per execution: takes the bootstrap out of its global (the script sees

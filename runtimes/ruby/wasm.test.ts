@@ -41,6 +41,13 @@ describe("ruby.wasm runtime", () => {
     expect(r.stdout).toBe('{"GREETING" => "hi", "EMPTY" => ""}\n');
   });
 
+  it("starts clean although the snapshot ran the bootstrap once (BOOTSTRAP_WARM_UP)", async () => {
+    // No ARGV, ENV or at_exit handler left from the boot's run, and the bootstrap's global is nil
+    // to the script (this execution took it).
+    const r = await runRuby(runner, 'at_exit { puts "own handler" }\np ARGV, ENV.to_h, $__inline_sandbox_bootstrap\n');
+    expect(r).toMatchObject({ exitCode: 0, stdout: "[]\n{}\nnil\nown handler\n", stderr: "" });
+  });
+
   it("runs in /workspace with the request's files and returns what it wrote", async () => {
     const r = await runRuby(runner, `puts Dir.pwd\n${cases.files}`, {
       files: [
