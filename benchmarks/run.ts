@@ -17,7 +17,7 @@ import { renderMarkdown } from "./lib/markdown.js";
 import { measurePauseProbe } from "./lib/pause-probe.js";
 import { readCpuTimes, stolenShare } from "./lib/proc.js";
 import { type Progress, stderrProgress } from "./lib/progress.js";
-import { type BenchResults, type Machine, unavailable } from "./lib/results.js";
+import { type BenchResults, isUnavailable, type Machine, unavailable } from "./lib/results.js";
 import { SpawnedServer } from "./lib/server.js";
 import { checkTargets } from "./lib/targets.js";
 import { measureBaselines } from "./sections/baselines.js";
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     const pauseProbe = await phase("pause probe", stolen, progress, () =>
       measurePauseProbe({ pauseMs: config.gapMs, samples: config.samples, warmup: config.warmup * 30 }),
     );
-    if (!("unavailable" in pauseProbe)) {
+    if (!isUnavailable(pauseProbe)) {
       progress(
         `pause probe: ${pauseProbe.backToBackP50Ms} ms back-to-back, ${pauseProbe.pausedP50Ms} ms after ${pauseProbe.pauseMs} ms pauses`,
       );

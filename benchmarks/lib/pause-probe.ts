@@ -10,8 +10,9 @@
  * the reply) carries that factor, so the ratio is printed next to the paused series (issue 5:
  * report ratios against a baseline measured in the same run).
  */
-import type { PauseProbeResult } from "./results.js";
+import { isUnavailable, type PauseProbeResult } from "./results.js";
 import { sampleSequential } from "./sampling.js";
+import { round } from "./stats.js";
 
 /** The fixed document: 200 small records, ~16 KiB of JSON. */
 const DOCUMENT = {
@@ -53,12 +54,12 @@ export async function measurePauseProbe(options: PauseProbeOptions): Promise<Pau
   };
   const backToBack = await sampleSequential(attempt, { warmup: options.warmup, samples: options.samples });
   const paused = await sampleSequential(attempt, { warmup: 0, samples: options.samples, gapMs: options.pauseMs });
-  if ("unavailable" in backToBack) return backToBack;
-  if ("unavailable" in paused) return paused;
+  if (isUnavailable(backToBack)) return backToBack;
+  if (isUnavailable(paused)) return paused;
   return {
     pauseMs: options.pauseMs,
     backToBackP50Ms: backToBack.p50Ms,
     pausedP50Ms: paused.p50Ms,
-    ratio: Math.round((paused.p50Ms / backToBack.p50Ms) * 100) / 100,
+    ratio: round(paused.p50Ms / backToBack.p50Ms),
   };
 }
