@@ -11,6 +11,7 @@
  */
 import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../src/sandbox/limits.js";
 import { MemoryRecycler } from "../src/sandbox/wasm/memory-recycler.js";
+import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from "../src/sandbox/wasm/runtime.js";
 import { SparePool } from "../src/sandbox/wasm/spare-pool.js";
 import {
   type FreshInstance,
@@ -31,7 +32,10 @@ export interface RestoredSpares {
   readonly recycled: number;
 }
 
-export async function restoredSpares(target: RestoreTarget, capacity = 1): Promise<RestoredSpares> {
+export async function restoredSpares(
+  target: RestoreTarget,
+  options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
+): Promise<RestoredSpares> {
   const startBytes = restoredPages(target) * WASM_PAGE_BYTES;
   const memories = new MemoryRecycler(startBytes);
   const pool = new SparePool<FreshInstance>({
@@ -39,7 +43,8 @@ export async function restoredSpares(target: RestoreTarget, capacity = 1): Promi
       const reuse = memories.take(limitBytes);
       return reuse ? restoreInto(target, reuse) : prepareRestored(target, limitBytes);
     },
-    capacity,
+    capacity: options.spares,
+    minAvailableMemoryBytes: options.minAvailableMemoryBytes,
   });
   if (startBytes <= DEFAULT_LIMITS.memoryLimitBytes) await pool.prime(DEFAULT_LIMITS.memoryLimitBytes);
   return {

@@ -50,3 +50,21 @@ describe("wasm languages configuration", () => {
     expect(() => loadConfig({}, ["--wasm-languages", ","])).toThrow(/SANDBOX_WASM_LANGUAGES: name at least one/);
   });
 });
+
+describe("spare instances configuration", () => {
+  it("keeps one spare per language and worker above 256 MiB available by default; SANDBOX_SPARES or --spares sets it", () => {
+    const defaults = loadConfig({});
+    expect(defaults.spares).toBe(1);
+    expect(defaults.spareMinAvailableBytes).toBe(256 * 1024 * 1024);
+    expect(loadConfig({ SANDBOX_SPARES: "4" }).spares).toBe(4);
+    expect(loadConfig({ SANDBOX_SPARES: "4" }, ["--spares", "3"]).spares).toBe(3);
+    expect(loadConfig({ SANDBOX_SPARE_MIN_AVAILABLE_BYTES: "1048576" }).spareMinAvailableBytes).toBe(1048576);
+  });
+
+  it("refuses no spare, a fractional or an oversized count, naming the variable", () => {
+    for (const value of ["0", "1.5", "17", "many"]) {
+      expect(() => loadConfig({ SANDBOX_SPARES: value })).toThrow(/SANDBOX_SPARES/);
+    }
+    expect(() => loadConfig({ SANDBOX_SPARE_MIN_AVAILABLE_BYTES: "-5" })).toThrow(/SANDBOX_SPARE_MIN_AVAILABLE_BYTES/);
+  });
+});

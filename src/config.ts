@@ -9,6 +9,7 @@ import { DEFAULT_EGRESS_LIMITS } from "./egress/limits.js";
 import { BUILTIN_DEFAULT_POLICY, ceilingIssues, policySchema } from "./policy/schema.js";
 import { DEFAULT_LIMITS, type Limits, MAX_LIMITS } from "./sandbox/limits.js";
 import { LANGUAGES, type Language } from "./sandbox/types.js";
+import { DEFAULT_RUNNER_OPTIONS } from "./sandbox/wasm/runtime.js";
 
 const MiB = 1024 * 1024;
 
@@ -54,6 +55,10 @@ export const configSchema = z
     /** Executions whose guest may wait for a human at once (each holds a parked worker thread). */
     maxWaitingEffects: int(0, 1_000).default(8),
     maxWorkerHeapMb: int(64, 16_384).default(512),
+    /** Never-used instances kept ready per language and worker. */
+    spares: int(1, 16).default(DEFAULT_RUNNER_OPTIONS.spares),
+    /** No spare is prepared in the background while less memory than this is available to the process. */
+    spareMinAvailableBytes: int(0, 1024 * 1024 * MiB).default(DEFAULT_RUNNER_OPTIONS.minAvailableMemoryBytes),
     defaultSandbox: z.enum(["wasm", "process"]).default("wasm"),
     processSandbox: bool.default(true),
     /** Extra binaries visible inside the process sandbox besides the interpreter and basic coreutils. */
@@ -226,6 +231,8 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = {
   maxQueue: "SANDBOX_MAX_QUEUE",
   maxWaitingEffects: "SANDBOX_MAX_WAITING_EFFECTS",
   maxWorkerHeapMb: "SANDBOX_MAX_WORKER_HEAP_MB",
+  spares: "SANDBOX_SPARES",
+  spareMinAvailableBytes: "SANDBOX_SPARE_MIN_AVAILABLE_BYTES",
   defaultSandbox: "SANDBOX_DEFAULT_SANDBOX",
   processSandbox: "SANDBOX_PROCESS_SANDBOX",
   processBinaries: "SANDBOX_PROCESS_BINARIES",
@@ -284,6 +291,7 @@ const FLAGS: Readonly<Record<string, { key: keyof Config; boolean?: true }>> = {
   "--host": { key: "host" },
   "--log-level": { key: "logLevel" },
   "--workers": { key: "workers" },
+  "--spares": { key: "spares" },
   "--dangerously-enable-noop-sandbox": { key: "dangerouslyEnableNoopSandbox", boolean: true },
   "--no-auth": { key: "noAuth", boolean: true },
   "--data-dir": { key: "dataDir" },

@@ -13,6 +13,9 @@
  *   to its snapshot, so the next request does not pay for it; an instance whose memory grew or
  *   whose run trapped is replaced instead, by a clone of the first instance's snapshot on a new
  *   memory (~25 ms, bash-instance.ts), also off the reply path.
+ *
+ * RunnerOptions (`SANDBOX_SPARES`) do not apply: a worker holds exactly one Bash instance, restored
+ * in place, whatever the setting (a spare would be a second instance's memory for ~1 ms of restore).
  */
 import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";

@@ -18,7 +18,15 @@ import { createRequire } from "node:module";
 import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest } from "../../src/sandbox/types.js";
 import { shareLargeBytes } from "../../src/sandbox/wasm/boot-process.js";
-import type { RunContext, Runner, RunOutcome, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
+import {
+  DEFAULT_RUNNER_OPTIONS,
+  type RunContext,
+  type Runner,
+  type RunnerOptions,
+  type RunOutcome,
+  type RuntimeAssets,
+  type WasmRuntime,
+} from "../../src/sandbox/wasm/runtime.js";
 import { SparePool } from "../../src/sandbox/wasm/spare-pool.js";
 import { Execution, memoryLimitOutcome, workspaceFor } from "./execution.js";
 import { type PreparedInstance, QUICKJS_VERSION } from "./instance.js";
@@ -40,11 +48,15 @@ export const javascriptRuntime: WasmRuntime = {
     const seed = shareLargeBytes(seedImageToPlain(await buildSeedImage(module)));
     return { module, seed };
   },
-  async createRunner(assets: RuntimeAssets) {
+  async createRunner(assets: RuntimeAssets, options: RunnerOptions = DEFAULT_RUNNER_OPTIONS) {
     const module = assets.module;
     if (!(module instanceof WebAssembly.Module)) throw new Error("javascript runtime: missing compiled module");
     const seed = await InstanceSeed.fromImage(module, seedImageFromPlain(assets.seed));
-    const pool = new SparePool<PreparedInstance>({ prepare: (limit) => seed.clone(limit) });
+    const pool = new SparePool<PreparedInstance>({
+      prepare: (limit) => seed.clone(limit),
+      capacity: options.spares,
+      minAvailableMemoryBytes: options.minAvailableMemoryBytes,
+    });
     try {
       await pool.prime(DEFAULT_LIMITS.memoryLimitBytes);
     } catch (error) {

@@ -23,7 +23,13 @@ import {
   WORKSPACE,
   type WorkspaceFile,
 } from "../../src/sandbox/types.js";
-import type { RunContext, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
+import {
+  DEFAULT_RUNNER_OPTIONS,
+  type RunContext,
+  type Runner,
+  type RunnerOptions,
+  type RunOutcome,
+} from "../../src/sandbox/wasm/runtime.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { restoredPages } from "../../wasm/host/snapshot-module.js";
 import { isWasiExit } from "../../wasm/host/wasi-host.js";
@@ -54,13 +60,11 @@ function isStackOverflow(e: unknown): e is RangeError {
   return e instanceof RangeError && /call stack/i.test(e.message);
 }
 
-export interface PythonRunnerOptions {
-  /** Prepared instances kept per worker (default 1). */
-  readonly spares?: number;
-}
-
-export async function createPythonRunner(assets: PythonAssets, options: PythonRunnerOptions = {}): Promise<Runner> {
-  const restored = await restoredSpares(assets, options.spares ?? 1);
+export async function createPythonRunner(
+  assets: PythonAssets,
+  options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
+): Promise<Runner> {
+  const restored = await restoredSpares(assets, options);
   const spares = restored.pool;
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {

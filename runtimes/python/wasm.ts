@@ -20,7 +20,7 @@
 import { readFile } from "node:fs/promises";
 import type { RuntimeInfo } from "../../src/sandbox/types.js";
 import { runBootProcess } from "../../src/sandbox/wasm/boot-process.js";
-import type { Runner, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
+import type { Runner, RunnerOptions, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
 import type { MemorySnapshot } from "../../wasm/host/memory-snapshot.js";
 import { rewriteForSnapshots } from "../../wasm/host/snapshot-module.js";
 import { PYTHON_BOOT } from "../boot-entries.js";
@@ -80,9 +80,9 @@ class PythonWasmRuntime implements WasmRuntime {
     return (await loadWithBootProcess()) as unknown as RuntimeAssets;
   }
 
-  async createRunner(assets: RuntimeAssets): Promise<Runner> {
+  async createRunner(assets: RuntimeAssets, options?: RunnerOptions): Promise<Runner> {
     if (!isPythonAssets(assets)) throw new Error("the python runtime was given assets it did not load");
-    return createPythonRunner(assets);
+    return createPythonRunner(assets, options);
   }
 }
 

@@ -14,7 +14,13 @@
 
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import type { ExecutionOutcome, ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
-import type { RunContext, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
+import {
+  DEFAULT_RUNNER_OPTIONS,
+  type RunContext,
+  type Runner,
+  type RunnerOptions,
+  type RunOutcome,
+} from "../../src/sandbox/wasm/runtime.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { httpDevicePreopen } from "../../wasm/host/http-device.js";
 import { type RestoreTarget, restoredPages } from "../../wasm/host/snapshot-module.js";
@@ -43,17 +49,15 @@ function memoryLimit(limitBytes: number, detail: string): ExecutionOutcome {
   };
 }
 
-export interface RubyRunnerOptions {
-  /** Prepared instances kept per worker (default 1; each holds ~55 MiB of linear memory). */
-  readonly spares?: number;
-}
-
-export async function createRubyRunner(assets: RubyAssets, options: RubyRunnerOptions = {}): Promise<Runner> {
+export async function createRubyRunner(
+  assets: RubyAssets,
+  options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
+): Promise<Runner> {
   const target: RestoreTarget = {
     ...assets,
     otherImports: sealedRubyImports(assets.module, assets.memoryImport),
   };
-  const restored = await restoredSpares(target, options.spares ?? 1);
+  const restored = await restoredSpares(target, options);
   const stdlib = stdlibTree(decodeStdlib(assets.stdlib));
   const spares = restored.pool;
   return {

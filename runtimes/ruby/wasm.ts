@@ -20,7 +20,7 @@
  */
 import type { RuntimeInfo } from "../../src/sandbox/types.js";
 import { runBootProcess } from "../../src/sandbox/wasm/boot-process.js";
-import type { Runner, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
+import type { Runner, RunnerOptions, RuntimeAssets, WasmRuntime } from "../../src/sandbox/wasm/runtime.js";
 import type { MemoryImportName } from "../../wasm/host/memory-import.js";
 import type { MemorySnapshot } from "../../wasm/host/memory-snapshot.js";
 import { RUBY_BOOT } from "../boot-entries.js";
@@ -82,10 +82,10 @@ class RubyWasmRuntime implements WasmRuntime {
     return assets as unknown as RuntimeAssets;
   }
 
-  async createRunner(assets: RuntimeAssets): Promise<Runner> {
+  async createRunner(assets: RuntimeAssets, options?: RunnerOptions): Promise<Runner> {
     if (!isRubyAssets(assets)) throw new Error("the ruby runtime was given assets it did not load");
     this.loaded = { name: "ruby.wasm", version: assets.rubyVersion };
-    return createRubyRunner(assets);
+    return createRubyRunner(assets, options);
   }
 }
 

@@ -34,6 +34,7 @@ export async function createSandboxes(
     maxQueue: config.maxQueue,
     maxWorkerHeapMb: config.maxWorkerHeapMb,
     maxParkedWorkers: config.maxWaitingEffects,
+    runner: { spares: config.spares, minAvailableMemoryBytes: config.spareMinAvailableBytes },
     ...(config.snapshotCacheDir === undefined ? {} : { snapshotCacheDir: config.snapshotCacheDir }),
     logger: logger.child({ sandbox: "wasm" }),
   });

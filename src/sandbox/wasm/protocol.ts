@@ -3,13 +3,15 @@ import type { MessagePort } from "node:worker_threads";
 import type { GuestHttpReply, GuestHttpRequest } from "../host-call.js";
 import type { Limits } from "../limits.js";
 import type { ExecutionRequest, Language } from "../types.js";
-import type { RunOutcome, RuntimeAssets } from "./runtime.js";
+import type { RunnerOptions, RunOutcome, RuntimeAssets } from "./runtime.js";
 
 export interface InitMessage {
   readonly type: "init";
   readonly assets: Partial<Record<Language, RuntimeAssets>>;
   /** The worker's host-call channel (transferred): guest effects go out and answers come back here. */
   readonly hostPort: MessagePort;
+  /** For every runner this worker builds, at init and on later adds. */
+  readonly runner: RunnerOptions;
 }
 
 export interface RunMessage {

@@ -5,7 +5,7 @@
  * - `load()` runs once on the main thread at startup: compile WebAssembly modules, read data files.
  *   The assets it returns are posted to every worker (structured clone: WebAssembly.Module,
  *   Uint8Array, strings, numbers), so a module is compiled once and shared.
- * - `createRunner(assets)` runs once per worker thread.
+ * - `createRunner(assets, options)` runs once per worker thread.
  * - `runner.run(request, context)` runs once per execution, always in a fresh interpreter instance.
  *   Guest outcomes are returned; limit hits may be thrown as GuestLimitError; anything else thrown is
  *   a host fault, after which the worker is discarded.
@@ -13,6 +13,7 @@
 import type { GuestHttpReply, GuestHttpRequest } from "../host-call.js";
 import type { Limits } from "../limits.js";
 import type { ExecutionOutcome, ExecutionRequest, Language, RuntimeInfo, WorkspaceFile } from "../types.js";
+import { DEFAULT_SPARE_MIN_AVAILABLE_BYTES } from "./spare-pool.js";
 
 export type RuntimeAssets = Readonly<Record<string, unknown>>;
 
@@ -54,11 +55,24 @@ export interface Runner {
   run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome>;
 }
 
+/** How a runner keeps its never-used instances ready (spare-pool.ts), from the server's configuration. */
+export interface RunnerOptions {
+  /** Instances prepared ahead of requests, per worker (0: each one prepared when its request comes). */
+  readonly spares: number;
+  /** No spare is prepared in the background while less memory than this is available to the process. */
+  readonly minAvailableMemoryBytes: number;
+}
+
+export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
+  spares: 1,
+  minAvailableMemoryBytes: DEFAULT_SPARE_MIN_AVAILABLE_BYTES,
+};
+
 export interface WasmRuntime {
   readonly language: Language;
   readonly info: RuntimeInfo;
   /** Main thread, once. Throws if the runtime cannot be loaded on this host (the language is then unavailable). */
   load(): Promise<RuntimeAssets>;
-  /** Worker thread, once per worker. */
-  createRunner(assets: RuntimeAssets): Promise<Runner>;
+  /** Worker thread, once per worker (options: default DEFAULT_RUNNER_OPTIONS). */
+  createRunner(assets: RuntimeAssets, options?: RunnerOptions): Promise<Runner>;
 }

@@ -1,5 +1,6 @@
+import { freemem } from "node:os";
 import { describe, expect, it } from "vitest";
-import { SparePool, type SparePoolOptions } from "./spare-pool.js";
+import { availableMemory, SparePool, type SparePoolOptions } from "./spare-pool.js";
 
 const MiB = 1024 * 1024;
 
@@ -21,7 +22,7 @@ function harness(options: Partial<SparePoolOptions<Fake>> = {}) {
     },
     discard: (instance) => discarded.push(instance),
     schedule: (task) => queued.push(task),
-    freeMemory: () => 8192 * MiB,
+    availableMemory: () => 8192 * MiB,
     ...options,
   });
   return {
@@ -86,7 +87,7 @@ describe("SparePool", () => {
   });
 
   it("prepares nothing in the background when the host is short of memory", async () => {
-    const { pool, runBackground } = harness({ freeMemory: () => 100 * MiB, minFreeMemoryBytes: 256 * MiB });
+    const { pool, runBackground } = harness({ availableMemory: () => 100 * MiB, minAvailableMemoryBytes: 256 * MiB });
     pool.refill(MiB);
     runBackground();
     expect(pool.size).toBe(0);
@@ -135,5 +136,31 @@ describe("SparePool.prime", () => {
     failing.setFail(true);
     await expect(failing.pool.prime(MiB)).rejects.toThrow("prepare failed");
     setFail(false);
+  });
+
+  it("with capacity 0 still prepares one instance, discards it, and rejects when that fails", async () => {
+    const none = harness({ capacity: 0 });
+    await none.pool.prime(MiB);
+    expect(none.pool.size).toBe(0);
+    expect(none.discarded).toEqual([{ id: 1, limit: MiB }]);
+    expect((await none.pool.take(MiB)).id).toBe(2);
+    expect(none.pool.stats()).toMatchObject({ prepared: 0, hits: 0, misses: 1 });
+
+    const failing = harness({ capacity: 0 });
+    failing.setFail(true);
+    await expect(failing.pool.prime(MiB)).rejects.toThrow("prepare failed");
+  });
+});
+
+describe("availableMemory", () => {
+  it("is what Node says this process can still allocate, never more than the host has free", () => {
+    const available = availableMemory();
+    expect(available).toBeGreaterThan(0);
+    const fromProcess = (process as { availableMemory?: () => number }).availableMemory;
+    if (typeof fromProcess === "function") {
+      // Both read the same counters at slightly different moments.
+      expect(Math.abs(available - fromProcess.call(process))).toBeLessThan(64 * MiB);
+    }
+    expect(available).toBeLessThanOrEqual(freemem() + 64 * MiB);
   });
 });

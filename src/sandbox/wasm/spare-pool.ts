@@ -8,27 +8,42 @@
  * (a WebAssembly.Memory's maximum is fixed at creation); spares for another limit are dropped when a
  * request asks for a different one.
  *
- * Memory: a prepared instance holds its whole linear memory (Ruby ~70 MiB), so the default is one
- * spare, and no spare is prepared while the host has less than `minFreeMemoryBytes` available.
+ * Sizing: a prepared instance holds its whole linear memory (Ruby ~70 MiB), so how many spares a
+ * pool keeps is the operator's call (RunnerOptions, from `SANDBOX_SPARES`: default one per language
+ * and worker), and no spare is prepared in the background while less than `minAvailableMemoryBytes`
+ * is available to this process (availableMemory: in a container, its cgroup's limit counts).
  * Instances are never reused and never returned to the pool: the pool only ever grows by `prepare`.
  */
 import { freemem } from "node:os";
 
 const MiB = 1024 * 1024;
 
+/** The default of SANDBOX_SPARE_MIN_AVAILABLE_BYTES. */
+export const DEFAULT_SPARE_MIN_AVAILABLE_BYTES = 256 * MiB;
+
+/**
+ * Bytes this process can still allocate: Node's process.availableMemory() (the host's available
+ * memory, or what is left under the cgroup's memory limit when that is lower), os.freemem() where
+ * Node lacks it.
+ */
+export function availableMemory(): number {
+  const fromProcess = (process as { availableMemory?: () => number }).availableMemory;
+  return typeof fromProcess === "function" ? fromProcess.call(process) : freemem();
+}
+
 export interface SparePoolOptions<T> {
   /** Builds one never-used instance whose memory is capped at `memoryLimitBytes`. */
   readonly prepare: (memoryLimitBytes: number) => Promise<T>;
   /** Spares kept ready (default 1; 0 prepares every instance on demand). */
   readonly capacity?: number;
-  /** No spare is prepared while the host's free memory is below this (default 256 MiB). */
-  readonly minFreeMemoryBytes?: number;
+  /** No spare is prepared in the background while less memory than this is available (default 256 MiB). */
+  readonly minAvailableMemoryBytes?: number;
   /** Releases host resources of a spare that will never run (default: drop the reference). */
   readonly discard?: (instance: T) => void;
   /** Runs background work after the current task yields (default setImmediate); tests inject their own. */
   readonly schedule?: (task: () => void) => void;
-  /** The host's free memory in bytes (default os.freemem). */
-  readonly freeMemory?: () => number;
+  /** The memory still available to this process, in bytes (default availableMemory). */
+  readonly availableMemory?: () => number;
 }
 
 interface Spare<T> {
@@ -54,15 +69,15 @@ export class SparePool<T> {
   private wantedLimit: number | undefined;
   private counts = { prepared: 0, hits: 0, misses: 0, dropped: 0 };
   private readonly capacity: number;
-  private readonly minFreeMemoryBytes: number;
+  private readonly minAvailableMemoryBytes: number;
   private readonly schedule: (task: () => void) => void;
-  private readonly freeMemory: () => number;
+  private readonly availableMemory: () => number;
 
   constructor(private readonly options: SparePoolOptions<T>) {
     this.capacity = Math.max(0, Math.floor(options.capacity ?? 1));
-    this.minFreeMemoryBytes = options.minFreeMemoryBytes ?? 256 * MiB;
+    this.minAvailableMemoryBytes = options.minAvailableMemoryBytes ?? DEFAULT_SPARE_MIN_AVAILABLE_BYTES;
     this.schedule = options.schedule ?? ((task) => void setImmediate(task));
-    this.freeMemory = options.freeMemory ?? freemem;
+    this.availableMemory = options.availableMemory ?? availableMemory;
   }
 
   /**
@@ -100,10 +115,16 @@ export class SparePool<T> {
   /**
    * Prepares the spares for this limit now and waits for them (at createRunner, so the first request
    * is warm too). Rejects when preparing fails: a runtime that cannot build an instance is unavailable.
+   * With capacity 0 it prepares one instance and discards it: the check still happens at start.
    */
   async prime(memoryLimitBytes: number): Promise<void> {
     this.wantedLimit = memoryLimitBytes;
     this.dropOtherLimits(memoryLimitBytes);
+    if (this.capacity === 0 && !this.closed) {
+      const instance = await this.options.prepare(memoryLimitBytes);
+      this.options.discard?.(instance);
+      return;
+    }
     while (!this.closed && this.spares.length < this.capacity) {
       const instance = this.options.prepare(memoryLimitBytes);
       this.spares.push({ memoryLimitBytes, instance });
@@ -132,7 +153,7 @@ export class SparePool<T> {
     if (limit === undefined || this.closed) return;
     this.dropOtherLimits(limit);
     if (this.spares.length >= this.capacity) return;
-    if (this.freeMemory() < this.minFreeMemoryBytes) return;
+    if (this.availableMemory() < this.minAvailableMemoryBytes) return;
     const instance = this.options.prepare(limit);
     // A failure surfaces in take(), which then prepares again; never as an unhandled rejection.
     instance.catch(() => undefined);

@@ -29,6 +29,7 @@ import { SCRIPT_FILES } from "../types.js";
 import { changedFiles } from "../workspace.js";
 import { byLoadPriority, defaultLoadConcurrency, startLoads } from "./load-order.js";
 import { type LoaderReply, RuntimeLoader } from "./load-runtime.js";
+import type { RunnerOptions } from "./runtime.js";
 import { warmUpRequest, warmUpVerdict } from "./warm-up.js";
 import { type PoolRun, WorkerPool } from "./worker-pool.js";
 
@@ -41,6 +42,8 @@ export interface WasmSandboxOptions {
   readonly maxWorkerHeapMb?: number;
   /** Executions whose guest may wait for a human at once (each holds a parked worker); default 8. */
   readonly maxParkedWorkers?: number;
+  /** How each worker's runners keep never-used instances ready; default DEFAULT_RUNNER_OPTIONS. */
+  readonly runner?: RunnerOptions;
   /**
    * Interpreter boots running at the same time, in LOAD_PRIORITY order; default: one per core, at
    * least 2. With the default `load`, every load starts at once and the loader limits its boot
@@ -113,6 +116,7 @@ export class WasmSandbox implements LoadingSandbox {
         maxQueue: options.maxQueue ?? 256,
         maxWorkerHeapMb: options.maxWorkerHeapMb ?? 512,
         ...(options.maxParkedWorkers !== undefined ? { maxParked: options.maxParkedWorkers } : {}),
+        ...(options.runner ? { runner: options.runner } : {}),
         logger: options.logger,
       });
     } catch (error) {

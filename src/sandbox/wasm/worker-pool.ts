@@ -34,7 +34,7 @@ import {
   type RunnerReport,
   type WorkerToMain,
 } from "./protocol.js";
-import type { RuntimeAssets } from "./runtime.js";
+import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions, type RuntimeAssets } from "./runtime.js";
 import { allocateSharedOutput, claimSharedOutput, readSharedOutput, sharedOutputCapacity } from "./shared-output.js";
 import { spawnWorker } from "./spawn-worker.js";
 
@@ -52,6 +52,8 @@ export interface WorkerPoolOptions {
    * needs approval is refused (EGRESS_APPROVAL_UNAVAILABLE) instead of parking. Default 8.
    */
   readonly maxParked?: number;
+  /** How each worker's runners keep instances ready; default DEFAULT_RUNNER_OPTIONS. */
+  readonly runner?: RunnerOptions;
   readonly logger: Logger;
 }
 
@@ -175,7 +177,8 @@ export class WorkerPool {
       worker.on("exit", () => {
         if (this.slots.has(slot)) void this.retire(slot, "SANDBOX_FAULT", "worker exited unexpectedly");
       });
-      const init: InitMessage = { type: "init", assets, hostPort: channel.port2 };
+      const runner = this.options.runner ?? DEFAULT_RUNNER_OPTIONS;
+      const init: InitMessage = { type: "init", assets, hostPort: channel.port2, runner };
       worker.postMessage(init, [channel.port2]);
     });
   }

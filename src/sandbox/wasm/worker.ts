@@ -20,7 +20,13 @@ import {
   type RunnerReport,
   type WorkerToMain,
 } from "./protocol.js";
-import type { Runner, RunOutcome, RuntimeAssets } from "./runtime.js";
+import {
+  DEFAULT_RUNNER_OPTIONS,
+  type Runner,
+  type RunnerOptions,
+  type RunOutcome,
+  type RuntimeAssets,
+} from "./runtime.js";
 import { SharedOutputSink } from "./shared-output.js";
 
 const port = parentPort;
@@ -28,6 +34,7 @@ if (!port) throw new Error("wasm worker must run in a worker thread");
 
 const runners = new Map<Language, Runner>();
 let hostPort: MessagePort | undefined;
+let runnerOptions: RunnerOptions = DEFAULT_RUNNER_OPTIONS;
 let queue: Promise<void> = Promise.resolve();
 
 function send(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
@@ -36,6 +43,7 @@ function send(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
 
 async function init(message: InitMessage): Promise<void> {
   hostPort = message.hostPort;
+  runnerOptions = message.runner;
   const report: RunnerReport[] = [];
   for (const [language, assets] of Object.entries(message.assets) as Array<[Language, RuntimeAssets]>) {
     report.push(await addRunner(language, assets));
@@ -53,7 +61,7 @@ async function addRunner(language: Language, assets: RuntimeAssets): Promise<Run
     const load = WASM_RUNTIMES[language];
     if (!load) throw new Error(`no wasm runtime for ${language}`);
     const started = performance.now();
-    runners.set(language, await (await load()).createRunner(assets));
+    runners.set(language, await (await load()).createRunner(assets, runnerOptions));
     return { language, buildMs: Math.round(performance.now() - started) };
   } catch (error) {
     return { language, error: error instanceof Error ? error.message : String(error) };
