@@ -57,6 +57,8 @@ const schema = z.object({
   pyodideRuns: count(0, 20).default(1),
   /** RSS method: pool with this many workers vs one worker. */
   rssWorkers: count(2, 64).default(4),
+  /** RSS per extra spare: one worker keeping this many spares (SANDBOX_SPARES) against one keeping 1. */
+  rssSpares: count(2, 16).default(5),
   /** Idle time before RSS is read, so spares are refilled and transient garbage settles. */
   rssSettleMs: count(0, 60_000).default(2_000),
   /** Worker threads of the server and the in-process sandbox; default: the server's default (cores). */

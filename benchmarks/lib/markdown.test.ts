@@ -211,7 +211,35 @@ describe("renderMarkdown", () => {
   });
 
   it("shows a negative RSS difference as noise, not as a saving", () => {
-    expect(markdown).toContain("| javascript | 16.0 MiB | ~0 (-0.3 MiB: within noise) |");
+    expect(markdown).toContain("| javascript | 16.0 MiB | ~0 (-0.3 MiB: within noise) | - |");
+  });
+
+  it("adds the RSS per extra spare, or why it is missing, and says Bash has none", () => {
+    const rss = results.rss;
+    if (!rss || "unavailable" in rss) throw new Error("the fixture measures RSS");
+    const MiB = 1024 * 1024;
+    const withSpares = renderMarkdown({
+      ...results,
+      rss: {
+        ...rss,
+        spares: 5,
+        perLanguage: {
+          javascript: { perWorkerBytes: 16 * MiB, perPooledInstanceBytes: 2 * MiB, perSpare: { bytes: MiB / 2 } },
+          python: {
+            perWorkerBytes: 40 * MiB,
+            perPooledInstanceBytes: 20 * MiB,
+            perSpare: { unavailable: "probe died" },
+          },
+          bash: { perWorkerBytes: 40 * MiB, perPooledInstanceBytes: 26 * MiB },
+        },
+      },
+      config: { ...results.config, languages: ["javascript", "python", "bash"] },
+    });
+    expect(withSpares).toContain("RSS per extra spare (1 worker, SANDBOX_SPARES 5 against 1; shown, not checked) |");
+    expect(withSpares).toContain("| javascript | 16.0 MiB | 2.0 MiB | 0.5 MiB |");
+    expect(withSpares).toContain("| python | 40.0 MiB | 20.0 MiB | n/a |");
+    expect(withSpares).toContain("- python RSS per extra spare: probe died");
+    expect(withSpares).toContain("| bash | 40.0 MiB | 26.0 MiB | - (one instance per worker) |");
   });
 
   it("keeps every table row on one line", () => {

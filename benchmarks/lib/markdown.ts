@@ -7,6 +7,7 @@ import {
   type Machine,
   type Maybe,
   type PerLanguage,
+  type RssPerLanguage,
   type SampledLatency,
 } from "./results.js";
 
@@ -305,14 +306,23 @@ function memory(out: string[], results: BenchResults, languages: readonly Langua
     return;
   }
   out.push(`Method: ${rss.method} (N = ${rss.workers}). See benchmarks/README.md for why this is an upper bound.`, "");
+  const orNoise = (bytes: number): string => (bytes < 0 ? `~0 (${mib(bytes)}: within noise)` : mib(bytes));
+  const perSpare = (value: RssPerLanguage, language: Language): string => {
+    const spare = value.perSpare;
+    if (spare === undefined) return language === "bash" ? "- (one instance per worker)" : "-";
+    return isUnavailable(spare) ? notes.na(`${language} RSS per extra spare`, spare) : orNoise(spare.bytes);
+  };
   const rows = languages.map((language) => {
     const value = rss.perLanguage[language];
-    if (value === undefined) return [language, "-", "-"];
-    if (isUnavailable(value)) return [language, notes.na(`${language} RSS`, value), "-"];
-    const instance = value.perPooledInstanceBytes;
-    return [language, mib(value.perWorkerBytes), instance < 0 ? `~0 (${mib(instance)}: within noise)` : mib(instance)];
+    if (value === undefined) return [language, "-", "-", "-"];
+    if (isUnavailable(value)) return [language, notes.na(`${language} RSS`, value), "-", "-"];
+    return [language, mib(value.perWorkerBytes), orNoise(value.perPooledInstanceBytes), perSpare(value, language)];
   });
-  table(out, ["language", "RSS per worker with this language", "RSS per idle pooled instance"], rows);
+  const sparesHeader =
+    rss.spares === undefined
+      ? "RSS per extra spare"
+      : `RSS per extra spare (1 worker, SANDBOX_SPARES ${rss.spares} against 1; shown, not checked)`;
+  table(out, ["language", "RSS per worker with this language", "RSS per idle pooled instance", sparesHeader], rows);
   notes.flush(out);
   const bare = rss.bareWorkerBytes;
   out.push(

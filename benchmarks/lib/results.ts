@@ -77,6 +77,8 @@ export interface ThroughputCell {
 export interface RssProbe {
   readonly languages: readonly string[];
   readonly workers: number;
+  /** Spares each worker keeps per language (SANDBOX_SPARES); absent in results from before it existed. */
+  readonly spares?: number;
   readonly rssBytes: number;
 }
 
@@ -85,11 +87,18 @@ export interface RssPerLanguage {
   readonly perWorkerBytes: number;
   /** perWorkerBytes minus the same figure with no language loaded (the bare worker thread). */
   readonly perPooledInstanceBytes: number;
+  /**
+   * (RSS of one worker keeping `spares` spares - RSS of one keeping 1) / (spares - 1): what one more
+   * idle spare holds, nothing else. Absent for Bash (one instance per worker, whatever SANDBOX_SPARES).
+   */
+  readonly perSpare?: Maybe<{ readonly bytes: number }>;
 }
 
 export interface RssResult {
   readonly method: string;
   readonly workers: number;
+  /** The spares of the per-spare probe (RssPerLanguage.perSpare). */
+  readonly spares?: number;
   readonly bareWorkerBytes: Maybe<{ readonly bytes: number }>;
   readonly perLanguage: PerLanguage<RssPerLanguage>;
   readonly probes: readonly RssProbe[];
