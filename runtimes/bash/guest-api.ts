@@ -24,6 +24,8 @@ export class GuestException extends Error {
 
 const FUNCTIONS = {
   start: "__sandbox.bash.start",
+  rehearse: "__sandbox.bash.rehearse",
+  endRehearsal: "__sandbox.bash.endRehearsal",
   state: "__sandbox.bash.state",
   stdout: "__sandbox.bash.stdout",
   stderr: "__sandbox.bash.stderr",
@@ -86,6 +88,16 @@ export class GuestApi {
       throw error;
     }
     this.call("start", args).dispose();
+  }
+
+  /** The boot's rehearsal (driver.ts): starts `requestJson`'s script; drive until "settled", then endRehearsal. */
+  rehearse(requestJson: string): void {
+    this.call("rehearse", [this.context.newString(requestJson)]).dispose();
+  }
+
+  /** Back to "idle" after the rehearsal; throws (GuestException) when the rehearsal failed. */
+  endRehearsal(): void {
+    this.call("endRehearsal", []).dispose();
   }
 
   state(): GuestState {

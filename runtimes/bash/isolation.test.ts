@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listenOnLoopback } from "../../test/support/loopback-listener.js";
+import { REHEARSAL_SCRIPT } from "./bash-instance.js";
 import { createHarness, type Harness, type HarnessResult } from "./runner-harness.js";
 
 const CANARY_ENV = "BASH_WASM_TEST_CANARY";
@@ -158,6 +159,23 @@ describe("fresh state every execution", () => {
     }
     expect(new Set(outputs).size).toBe(outputs.length);
     for (const line of outputs) expect(line).toMatch(/^\d+ \d+ \d+\n$/);
+  });
+
+  it("starts from a seed whose boot rehearsal left no file and no cached result behind", async () => {
+    // The rehearsal itself is an ordinary script: silent, status 0.
+    const rehearsal = await harness.run(REHEARSAL_SCRIPT);
+    expect([rehearsal.outcome.exitCode, rehearsal.stdout, rehearsal.stderr]).toEqual([0, "", ""]);
+    const r = await harness.run(
+      [
+        "ls -A /workspace; ls -A /tmp",
+        "echo '{\"a\":2}' | jq .a",
+        'printf "d\\nc\\n" | sort | head -n 1',
+        "echo zz | sed s/z/Y/ | tr a-z A-Z",
+        "seq 2 | xargs echo",
+      ].join("\n"),
+    );
+    expect(r.stdout).toBe("main.sh\n2\nc\nYZ\n1 2\n");
+    expect(r.outcome.files.map((f) => f.path)).toEqual(["main.sh"]);
   });
 
   it("does not carry input files of one execution into the next", async () => {

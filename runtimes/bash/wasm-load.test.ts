@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
 import { runBootProcess, stopIdleBootChild } from "../../src/sandbox/wasm/boot-process.js";
 import { PYTHON_BOOT } from "../boot-entries.js";
+import { BashInstance } from "./bash-instance.js";
 import { type BashRunner, bashWasmRuntime } from "./wasm.js";
 
 const FIXTURE = new URL("../../src/sandbox/wasm/boot-process.fixture.ts", import.meta.url).href;
@@ -52,5 +53,17 @@ describe("bash load()", () => {
     const runner = (await bashWasmRuntime.createRunner(assets)) as BashRunner;
     expect((await runner.stats()).cloned).toBe(true);
     stopIdleBootChild();
+  }, 120_000);
+
+  it("fails the boot when its rehearsal fails (a broken bundle never becomes a seed)", async () => {
+    const { module, bundle, shims } = await bashWasmRuntime.load();
+    if (!(module instanceof WebAssembly.Module) || typeof bundle !== "string" || typeof shims !== "string") {
+      throw new Error("bash assets are incomplete");
+    }
+    await expect(BashInstance.create(module, { bundle, shims }, "echo broken >&2; exit 3")).rejects.toThrow(
+      /rehearsal failed: Error: exit 3: broken/,
+    );
+    const rehearsed = await BashInstance.create(module, { bundle, shims });
+    expect(rehearsed.usable).toBe(true);
   }, 120_000);
 });

@@ -3,7 +3,8 @@
  *
  * - `load()` (loader thread, once): reads the bundle built by runtimes/bash/bundle.ts and compiles
  *   QuickJS; meanwhile a child process with Liftoff only (src/sandbox/wasm/boot-process.ts, entry
- *   boot.ts) builds one QuickJS instance, evaluates shims + bundle and returns its snapshot, the seed.
+ *   boot.ts) builds one QuickJS instance, evaluates shims + bundle, runs the rehearsal script
+ *   (bash-instance.ts REHEARSAL_SCRIPT) and returns its snapshot, the seed.
  * - `createRunner()` (worker): its first instance is a clone of that seed (~25 ms, bash-instance.ts)
  *   instead of evaluating the bundle again in every worker (~0.8-1.2 s each, measured); if the clone
  *   does not match, the worker evaluates the bundle itself.

@@ -10,6 +10,10 @@
  *   stdout() / stderr()                   -> ArrayBuffers with the output bytes
  *   summary()                             -> GuestSummary as JSON
  *   file(i)                               -> ArrayBuffer with the i-th workspace file
+ * Once, at the boot, before the snapshot (never between executions):
+ *   rehearse(requestJson)                 -> runs the request's script as start does, then removes
+ *                                            the script file; "settled" when done
+ *   endRehearsal()                        -> back to "idle"; throws if the rehearsal failed
  */
 import { Bash, type CommandName, defineCommand, getCommandNames, type IFileSystem } from "just-bash/browser";
 import {
@@ -173,6 +177,7 @@ export function createBashGuest() {
   const shell = createShell();
   let state: GuestState = "idle";
   let outcome: Outcome | undefined;
+  let rehearsal: { failure?: { name: string; message: string } } | undefined;
 
   async function execute(request: GuestRequest, contents: readonly ArrayBuffer[]): Promise<Outcome> {
     const { bash, sandboxFs } = shell;
@@ -236,6 +241,33 @@ export function createBashGuest() {
           state = "settled";
         },
       );
+    },
+    rehearse(requestJson: string): void {
+      if (state !== "idle" || rehearsal) throw new Error(`bash guest: rehearse called in state ${state}`);
+      state = "running";
+      rehearsal = {};
+      const request = JSON.parse(requestJson) as GuestRequest;
+      execute(request, [])
+        .then(async (done) => {
+          if (done.summary.exitCode !== 0 || done.summary.failure) {
+            const detail = new TextDecoder().decode(done.stderr);
+            throw done.summary.failure ?? new Error(`exit ${done.summary.exitCode}: ${detail}`);
+          }
+          await shell.sandboxFs.store.rm(GUEST_SCRIPT_PATH);
+        })
+        .catch((error: unknown) => {
+          if (rehearsal) rehearsal.failure = describe(error);
+        })
+        .finally(() => {
+          state = "settled";
+        });
+    },
+    endRehearsal(): void {
+      if (state !== "settled" || !rehearsal) throw new Error(`bash guest: endRehearsal called in state ${state}`);
+      const { failure } = rehearsal;
+      if (failure) throw new Error(`bash guest: the rehearsal failed: ${failure.name}: ${failure.message}`);
+      state = "idle";
+      outcome = undefined;
     },
     state(): GuestState {
       return state === "running" && httpChannel.pending() ? "http" : state;
