@@ -12,7 +12,8 @@
  * first, default 1,500: the request path keeps being optimised for thousands), ROUNDS (20), BLOCK
  * (50 requests), CLIENTS (1: sequential; more sends each block that many at a time), GAP_MS (0: each
  * client sends its next request as soon as the answer arrived; more pauses that long first, as an
- * agent's calls come with pauses and the server idles between them). Prints, per
+ * agent's calls come with pauses and the server idles between them), CODE (instead of each
+ * language's print(1) program; it must print exactly "1\n"). Prints, per
  * language and variant, the p50/p90 of all its requests and the median executions per second of its
  * blocks, and against the first variant the median of the per-round p50 differences, in how many
  * rounds it was faster and in how many it ran more executions per second.
@@ -37,6 +38,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const BLOCK = Number(process.env.BLOCK ?? 50);
 const CLIENTS = Number(process.env.CLIENTS ?? 1);
 const GAP_MS = Number(process.env.GAP_MS ?? 0);
+const CODE = process.env.CODE;
 const PAUSE_MS = 20;
 
 /** BLOCK executions, CLIENTS at a time; their client times (ms). */
@@ -47,7 +49,7 @@ async function runBlock(server: SpawnedServer, language: Language, name: string)
     while (left > 0) {
       left--;
       if (GAP_MS > 0) await new Promise((done) => setTimeout(done, GAP_MS));
-      const result = await server.printOne(language);
+      const result = await server.printOne(language, CODE);
       if (!result.ok) throw new Error(`${name} ${language}: ${result.failure ?? "failed"}`);
       times.push(result.ms);
     }
@@ -67,7 +69,7 @@ try {
     servers.push(server);
   }
   for (const language of languages) {
-    for (const server of servers) for (let i = 0; i < WARMUP; i++) await server.printOne(language);
+    for (const server of servers) for (let i = 0; i < WARMUP; i++) await server.printOne(language, CODE);
     const samples = variants.map((): number[] => []);
     const roundP50s = variants.map((): number[] => []);
     const rates = variants.map((): number[] => []);

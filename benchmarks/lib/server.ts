@@ -152,9 +152,12 @@ export class SpawnedServer {
     return { available, unavailable: unavailableLanguages };
   }
 
-  /** Runs the language's print(1) program on the wasm sandbox; ok only if it printed exactly "1\n". */
-  async printOne(language: Language): Promise<HttpExecution> {
-    const body = JSON.stringify({ language, code: PRINT_ONE[language], sandbox: "wasm" });
+  /**
+   * Runs the language's print(1) program (or `code`, which must print the same) on the wasm
+   * sandbox; ok only if it printed exactly "1\n".
+   */
+  async printOne(language: Language, code: string = PRINT_ONE[language]): Promise<HttpExecution> {
+    const body = JSON.stringify({ language, code, sandbox: "wasm" });
     const started = performance.now();
     let status = 0;
     let result: { exitCode?: unknown; stdout?: unknown; durationMs?: unknown };
