@@ -249,10 +249,9 @@ export function createBashGuest() {
       const request = JSON.parse(requestJson) as GuestRequest;
       execute(request, [])
         .then(async (done) => {
-          if (done.summary.exitCode !== 0 || done.summary.failure) {
-            const detail = new TextDecoder().decode(done.stderr);
-            throw done.summary.failure ?? new Error(`exit ${done.summary.exitCode}: ${detail}`);
-          }
+          const { failure, exitCode } = done.summary;
+          if (failure) throw Object.assign(new Error(failure.message), { name: failure.name });
+          if (exitCode !== 0) throw new Error(`exit ${exitCode}: ${new TextDecoder().decode(done.stderr)}`);
           await shell.sandboxFs.store.rm(GUEST_SCRIPT_PATH);
         })
         .catch((error: unknown) => {
