@@ -33,6 +33,14 @@ describe("wasm/python artifacts", () => {
     });
   }
 
+  it("python.wasm names CPython's sources by relative paths only (reproducible across build directories)", () => {
+    // __FILE__ of assertions and error messages: build.sh configures CPython through ../src/cpython.
+    const text = readFileSync(pythonArtifactPath(PYTHON_ARTIFACTS.module)).toString("latin1");
+    const names = [...text.matchAll(/[\x21-\x7e]*src\/cpython[\x21-\x7e]*/g)].map((m) => m[0]);
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((name) => !name.startsWith("../src/cpython"))).toEqual([]);
+  });
+
   it("python.wasm is a WebAssembly module exporting the reactor entry points", async () => {
     const module = await WebAssembly.compile(readFileSync(pythonArtifactPath(PYTHON_ARTIFACTS.module)));
     const exports = WebAssembly.Module.exports(module).map((e) => e.name);

@@ -36,14 +36,15 @@ STAMPS="$WORK/stamps"
 SRC="$WORK/src"
 mkdir -p "$WORK" "$STAMPS" "$SRC" "$TOOLS" "$OUT"
 log() { printf '[build-python %(%H:%M:%S)T] %s\n' -1 "$*"; }
-done_stage() { [ -e "$STAMPS/$1" ]; }
+# A stamp holds the seconds its stage took (reported in BUILD-INFO.md), then the stage's key (the
+# flags it was built with): a stamp whose key differs is redone, so changed flags never reuse objects.
+done_stage() { [ -e "$STAMPS/$1" ] && [ "$(sed -n 2p "$STAMPS/$1")" = "${2:-}" ]; }
 STAGE_START=$(date +%s)
 begin() {
   STAGE_START=$(date +%s)
   log "$*"
 }
-# A stamp holds the seconds its stage took (reported in BUILD-INFO.md).
-mark() { echo $(($(date +%s) - STAGE_START)) >"$STAMPS/$1"; }
+mark() { printf '%s\n%s\n' $(($(date +%s) - STAGE_START)) "${2:-}" >"$STAMPS/$1"; }
 
 # --- 1. toolchain -----------------------------------------------------------------------------
 if ! done_stage apt; then
@@ -134,26 +135,33 @@ done
 export PATH="/usr/lib/llvm-14/bin:$PATH"
 WCC="$TOOLS/wasm32-wasi-cc"
 WLIB="$SYSROOT/lib/wasm32-wasi"
-WASM_CFLAGS="-O2 -g0 -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_PROCESS_CLOCKS -D_WASI_EMULATED_GETPID"
+# Reproducible across build directories and checkouts: paths that reach the artifacts (__FILE__ in
+# assertions and error messages) name /build and /repo, never $WORK or $REPO. CPython is also
+# configured through a relative path (below), so its srcdir/VPATH, compiled into getpath.c, is
+# relative too; the build paths its sysconfigdata records are rewritten when the stdlib zip is made.
+PREFIX_MAP="-ffile-prefix-map=$WORK=/build -ffile-prefix-map=$REPO=/repo"
+WASM_CFLAGS="-O2 -g0 $PREFIX_MAP -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_PROCESS_CLOCKS -D_WASI_EMULATED_GETPID"
+# Part of every compiling stage's key: bump it when a stage's recipe changes in a way its flags do not show.
+RECIPE=2
 
 # --- 4. compression libraries for wasm32-wasi, static, into the sysroot --------------------------
-if ! done_stage zlib; then
+if ! done_stage zlib "$RECIPE $WASM_CFLAGS"; then
   begin "building zlib"
   rm -rf "$WORK/zlib" && cp -a "$SRC/zlib" "$WORK/zlib"
   (cd "$WORK/zlib" && CC="$WCC" CFLAGS="$WASM_CFLAGS" AR=llvm-ar RANLIB=llvm-ranlib CHOST=wasm32 \
     ./configure --static --prefix="$SYSROOT" >/dev/null && make -j"$JOBS" libz.a >/dev/null)
   cp "$WORK/zlib/libz.a" "$WLIB/" && cp "$WORK/zlib/zlib.h" "$WORK/zlib/zconf.h" "$SYSROOT/include/"
-  mark zlib
+  mark zlib "$RECIPE $WASM_CFLAGS"
 fi
-if ! done_stage bzip2; then
+if ! done_stage bzip2 "$RECIPE $WASM_CFLAGS"; then
   begin "building bzip2"
   rm -rf "$WORK/bzip2" && cp -a "$SRC/bzip2" "$WORK/bzip2"
   make -C "$WORK/bzip2" -j"$JOBS" libbz2.a CC="$WCC" AR=llvm-ar RANLIB=llvm-ranlib \
     CFLAGS="$WASM_CFLAGS -D_FILE_OFFSET_BITS=64" >/dev/null
   cp "$WORK/bzip2/libbz2.a" "$WLIB/" && cp "$WORK/bzip2/bzlib.h" "$SYSROOT/include/"
-  mark bzip2
+  mark bzip2 "$RECIPE $WASM_CFLAGS"
 fi
-if ! done_stage xz; then
+if ! done_stage xz "$RECIPE $WASM_CFLAGS"; then
   begin "building liblzma"
   rm -rf "$WORK/xz" && cp -a "$SRC/xz" "$WORK/xz"
   (cd "$WORK/xz" && CC="$WCC" CFLAGS="$WASM_CFLAGS" AR=llvm-ar RANLIB=llvm-ranlib \
@@ -162,7 +170,7 @@ if ! done_stage xz; then
     --disable-xz --disable-xzdec --disable-lzmadec --disable-lzmainfo --disable-lzma-links \
     --disable-scripts --disable-doc --disable-nls >/dev/null &&
     make -C src/liblzma -j"$JOBS" >/dev/null && make -C src/liblzma install >/dev/null)
-  mark xz
+  mark xz "$RECIPE $WASM_CFLAGS"
 fi
 
 # --- 5. native build python (same source, same patches) ------------------------------------------
@@ -180,22 +188,29 @@ BUILD_PYTHON="$NATIVE/python"
 
 # --- 6. CPython for wasm32-wasi ------------------------------------------------------------------
 CROSS="$WORK/wasi"
-if ! done_stage cross; then
+CROSS_CFLAGS="-O2 -g0 $PREFIX_MAP"
+# sys.version's build date and time (getbuildinfo.c's DATE and TIME, __DATE__ and __TIME__ otherwise;
+# clang 14 ignores SOURCE_DATE_EPOCH): the date of the Debian source's changelog entry, not the
+# build's. Passed as CFLAGS_NODIST, which the Makefile uses but sysconfigdata does not record.
+SOURCE_EPOCH="$(dpkg-parsechangelog -l "$SRC/cpython/debian/changelog" -STimestamp)"
+BUILD_STAMP_FLAGS="-DDATE='\"$(LC_ALL=C date -u -d "@$SOURCE_EPOCH" '+%b %d %Y')\"' -DTIME='\"$(date -u -d "@$SOURCE_EPOCH" '+%H:%M:%S')\"'"
+if ! done_stage cross "$RECIPE $CROSS_CFLAGS $BUILD_STAMP_FLAGS"; then
   begin "cross-compiling CPython for wasm32-wasi"
   rm -rf "$CROSS" && mkdir -p "$CROSS"
+  # Configured through a relative path: srcdir and VPATH (compiled into getpath.c) stay relative.
   (cd "$CROSS" &&
     CONFIG_SITE="$SRC/cpython/Tools/wasm/config.site-wasm32-wasi" \
       CC="$WCC" CXX="$TOOLS/wasm32-wasi-c++" AR=llvm-ar RANLIB=llvm-ranlib READELF=true \
-      CFLAGS="-O2 -g0" LDFLAGS="-Wl,--strip-debug" \
+      CFLAGS="$CROSS_CFLAGS" LDFLAGS="-Wl,--strip-debug" \
       PKG_CONFIG_LIBDIR="$SYSROOT/lib/pkgconfig" PKG_CONFIG_PATH="" \
-      "$SRC/cpython/configure" --host=wasm32-unknown-wasi \
+      ../src/cpython/configure --host=wasm32-unknown-wasi \
       --build="$("$SRC/cpython/config.guess")" --with-build-python="$BUILD_PYTHON" \
       --disable-test-modules --prefix=/usr/local >"$WORK/cross-configure.log" 2>&1 &&
-    make -j"$JOBS" >"$WORK/cross-make.log" 2>&1)
-  mark cross
+    make -j"$JOBS" CFLAGS_NODIST="$BUILD_STAMP_FLAGS" >"$WORK/cross-make.log" 2>&1)
+  mark cross "$RECIPE $CROSS_CFLAGS $BUILD_STAMP_FLAGS"
 fi
 # The pyc-only stdlib zip (incremental: redone when a Lib/ file changed).
-make -C "$CROSS" wasm_stdlib >>"$WORK/cross-make.log" 2>&1
+make -C "$CROSS" wasm_stdlib CFLAGS_NODIST="$BUILD_STAMP_FLAGS" >>"$WORK/cross-make.log" 2>&1
 
 # --- 7. reactor link -----------------------------------------------------------------------------
 begin "linking reactor"
@@ -208,7 +223,7 @@ print(", ".join(sorted(k[7:-6].lower() + " (" + v[k] + ")" for k in v
                        if k.startswith("MODULE_") and k.endswith("_STATE") and v[k] != "yes")))
 ' "$CROSS/$(cat "$CROSS/pybuilddir.txt")")"
 REACTOR="$WORK/python.wasm"
-"$WCC" -O2 -g0 -mexec-model=reactor -I"$CROSS" -I"$SRC/cpython/Include" \
+"$WCC" -O2 -g0 $PREFIX_MAP -mexec-model=reactor -I"$CROSS" -I"$SRC/cpython/Include" \
   -c "$HERE/reactor.c" -o "$WORK/reactor.o"
 # 8 MiB stack (C recursion in repr/json/re of nested data); stack first so overflow traps.
 "$WCC" -O2 -mexec-model=reactor "$WORK/reactor.o" \
@@ -225,9 +240,15 @@ cp "$REACTOR" "$OUT/python.wasm"
 # Recompiled with guest paths, hash-based pycs and fixed zip metadata (see stdlib-zip.py).
 "$BUILD_PYTHON" "$HERE/stdlib-zip.py" --lib "$SRC/cpython/Lib" \
   --extra "$CROSS/$(cat "$CROSS/pybuilddir.txt")" \
-  --in "$CROSS/usr/local/lib/python311.zip" --out "$OUT/python311.zip"
+  --in "$CROSS/usr/local/lib/python311.zip" --out "$OUT/python311.zip" \
+  --path-map "$WORK=/build" --path-map "$REPO=/repo"
 (cd "$OUT" && sha256sum python.wasm python311.zip >SHA256SUMS)
 ELAPSED=$(($(date +%s) - STAGE_START))
+# Flags as BUILD-INFO.md shows them: without this machine's directories.
+show_flags() {
+  local flags="${1//$WORK/<build dir>}"
+  echo "${flags//$REPO/<checkout>}"
+}
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 {
   echo "# CPython for WASI (reactor) — build info"
@@ -237,7 +258,7 @@ pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
   echo "Stage times in seconds (from the stamps; a stage done by an earlier run keeps its time):"
   total=0
   for stage in apt sources sysroot zlib bzip2 xz native cross; do
-    t="$(cat "$STAMPS/$stage" 2>/dev/null || true)"
+    t="$(sed -n 1p "$STAMPS/$stage" 2>/dev/null || true)"
     t="${t:-?}"
     [[ "$t" =~ ^[0-9]+$ ]] && total=$((total + t))
     printf -- '- %s: %s\n' "$stage" "$t"
@@ -273,9 +294,12 @@ pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
   echo "## Flags"
   echo
   echo "- compiler: clang-14 --target=wasm32-wasi, private sysroot copied from wasi-libc, -nostdinc"
-  echo "- CFLAGS: \`-O2 -g0\`; libraries: \`$WASM_CFLAGS\`"
-  echo "- configure: \`CONFIG_SITE=Tools/wasm/config.site-wasm32-wasi --host=wasm32-unknown-wasi"
+  echo "- CFLAGS: \`$(show_flags "$CROSS_CFLAGS")\`; libraries: \`$(show_flags "$WASM_CFLAGS")\`"
+  echo "  (\`<build dir>\` is \`PYBUILD_DIR\`, \`<checkout>\` this repository: both reach no artifact)"
+  echo "- configure, through a relative path: \`CONFIG_SITE=Tools/wasm/config.site-wasm32-wasi --host=wasm32-unknown-wasi"
   echo "  --with-build-python=<native 3.11.2 from the same source> --disable-test-modules --prefix=/usr/local\`"
+  echo "- sys.version's build date and time: the Debian source's changelog entry"
+  echo "  ($(LC_ALL=C date -u -d "@$SOURCE_EPOCH" '+%b %d %Y %H:%M:%S') UTC), given as \`DATE\`/\`TIME\` in \`CFLAGS_NODIST\`"
   echo "- reactor: \`runtimes/python/reactor.c\`, \`-mexec-model=reactor -z stack-size=8388608"
   echo "  -Wl,--stack-first -Wl,--initial-memory=16777216 -Wl,--strip-all\`, then \`wasm-strip\`"
   echo "- exports: \`_initialize\`, \`pyreactor_init\`, \`pyreactor_import\`, \`pyreactor_run\`,"

@@ -161,6 +161,27 @@ describe("python on wasm: exit status and errors", () => {
     expect(r.stderr).not.toContain("/work/");
   });
 
+  it("sysconfig names the build's neutral directories, not the machine that built it", async () => {
+    // build.sh maps its build directory to /build and its checkout to /repo (reproducible builds).
+    const r = await run(
+      [
+        "import re, sysconfig",
+        "v = sysconfig.get_config_vars()",
+        "print(v['abs_builddir'])",
+        "roots = {m for x in v.values() if isinstance(x, str) for m in re.findall(r'(?<![\\w.])/[\\w.+-]+', x)}",
+        "print(sorted(roots))",
+      ].join("\n"),
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("/build/wasi\n['/bin', '/build', '/etc', '/repo', '/usr']\n");
+  });
+
+  it("sys.version carries the source's date, not the build's (reproducible builds)", async () => {
+    // build.sh: the python3.11 source package's changelog entry (see wasm/python/BUILD-INFO.md).
+    const r = await run("import platform; print(platform.python_build())");
+    expect(r.stdout).toBe("('main', 'May 12 2026 05:17:27')\n");
+  });
+
   it("a syntax error names the script", async () => {
     const r = await run("print(1\n");
     expect(r.exitCode).toBe(1);
