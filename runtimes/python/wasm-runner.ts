@@ -64,7 +64,11 @@ export async function createPythonRunner(
   assets: PythonAssets,
   options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
 ): Promise<Runner> {
-  const restored = await restoredSpares(assets, options);
+  // Not counted by the preparation gauge: a run is better off waiting for Python's ~1.8 ms rewrite (preparation-gauge.ts).
+  const restored = await restoredSpares(assets, {
+    spares: options.spares,
+    minAvailableMemoryBytes: options.minAvailableMemoryBytes,
+  });
   const spares = restored.pool;
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {

@@ -6,7 +6,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { DEFAULT_LIMITS, type Limits } from "../../src/sandbox/limits.js";
 import type { ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
-import type { OutputSink, Runner, RunOutcome } from "../../src/sandbox/wasm/runtime.js";
+import { PreparationGauge } from "../../src/sandbox/wasm/preparation-gauge.js";
+import {
+  DEFAULT_RUNNER_OPTIONS,
+  type OutputSink,
+  type Runner,
+  type RunOutcome,
+} from "../../src/sandbox/wasm/runtime.js";
 import { python as cases } from "../../test/conformance/cases/python.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 import { pythonWasmRuntime } from "./wasm.js";
@@ -181,6 +187,27 @@ describe("python on wasm: exit status and errors", () => {
     const r = await run("import platform; print(platform.python_build())");
     expect(r.stdout).toBe("('main', 'May 12 2026 05:17:27')\n");
   });
+
+  it("leaves the worker's preparation gauge alone (a run waits for Python's spare)", async () => {
+    const gauge = new PreparationGauge();
+    const assets = await pythonWasmRuntime.load();
+    const counted = await pythonWasmRuntime.createRunner(assets, { ...DEFAULT_RUNNER_OPTIONS, gauge });
+    const deadline = Date.now() + DEFAULT_LIMITS.timeoutMs;
+    const sink = new CappedSink(DEFAULT_LIMITS.maxOutputBytes);
+    await counted.run(
+      { language: "python", code: "print(1)", stdin: "", args: [], env: {}, files: [] },
+      {
+        limits: DEFAULT_LIMITS,
+        deadline,
+        stdout: sink,
+        stderr: sink,
+        cancelled: () => false,
+        http: () => NO_NETWORK_REPLY,
+      },
+    );
+    expect(sink.text()).toBe("1\n");
+    expect(gauge.busy).toBe(false);
+  }, 60_000);
 
   it("a syntax error names the script", async () => {
     const r = await run("print(1\n");

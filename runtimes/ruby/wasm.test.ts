@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Runner, RuntimeAssets } from "../../src/sandbox/wasm/runtime.js";
+import { PreparationGauge } from "../../src/sandbox/wasm/preparation-gauge.js";
+import { DEFAULT_RUNNER_OPTIONS, type Runner, type RuntimeAssets } from "../../src/sandbox/wasm/runtime.js";
 import { ruby as cases } from "../../test/conformance/cases/ruby.js";
 import { rubyWasmRuntime } from "./wasm.js";
 import { fromUtf8, runRuby, utf8 } from "./wasm-test-support.js";
@@ -39,6 +40,17 @@ describe("ruby.wasm runtime", () => {
   it("gives ENV exactly the request's variables", async () => {
     const r = await runRuby(runner, "p ENV.to_h", { env: { GREETING: "hi", EMPTY: "" } });
     expect(r.stdout).toBe('{"GREETING" => "hi", "EMPTY" => ""}\n');
+  });
+
+  it("counts its next spare's preparation on the worker's gauge until the spare is ready", async () => {
+    const gauge = new PreparationGauge();
+    const counted = await rubyWasmRuntime.createRunner(assets, { ...DEFAULT_RUNNER_OPTIONS, gauge });
+    expect(gauge.busy).toBe(false);
+    const r = await runRuby(counted, "puts 1");
+    expect(r.stdout).toBe("1\n");
+    expect(gauge.busy).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(gauge.busy).toBe(false);
   });
 
   it("starts clean although the snapshot ran the bootstrap once (BOOTSTRAP_WARM_UP)", async () => {

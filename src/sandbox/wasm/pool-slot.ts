@@ -4,6 +4,7 @@ import type { EffectHandler } from "../host-call.js";
 import type { Limits } from "../limits.js";
 import type { ExecutionRequest, Language } from "../types.js";
 import type { DeadlineClock } from "./deadline-clock.js";
+import type { PreparationGauge } from "./preparation-gauge.js";
 import type { RunOutcome } from "./runtime.js";
 import type { CapturedOutput } from "./shared-output.js";
 
@@ -47,6 +48,8 @@ export interface Slot {
   readonly errors: Map<Language, string>;
   /** Lets this worker go while it waits after its last run (handoff.ts); the next run calls it first. */
   release?: () => void;
+  /** The worker's background preparations under way (its next spare, Bash's restore). */
+  readonly preparing: PreparationGauge;
   /** Output buffers, reused by this worker's runs (shared-output.ts). */
   outputs?: { readonly stdout: SharedArrayBuffer; readonly stderr: SharedArrayBuffer };
 }

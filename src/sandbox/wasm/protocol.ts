@@ -12,6 +12,8 @@ export interface InitMessage {
   readonly hostPort: MessagePort;
   /** For every runner this worker builds, at init and on later adds. */
   readonly runner: RunnerOptions;
+  /** 4 bytes: the worker's count of background preparations (preparation-gauge.ts), read by the main thread. */
+  readonly preparing: SharedArrayBuffer;
 }
 
 export interface RunMessage {

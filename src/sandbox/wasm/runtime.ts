@@ -13,6 +13,7 @@
 import type { GuestHttpReply, GuestHttpRequest } from "../host-call.js";
 import type { Limits } from "../limits.js";
 import type { ExecutionOutcome, ExecutionRequest, Language, RuntimeInfo, WorkspaceFile } from "../types.js";
+import type { PreparationGauge } from "./preparation-gauge.js";
 import { DEFAULT_SPARE_MIN_AVAILABLE_BYTES } from "./spare-pool.js";
 
 export type RuntimeAssets = Readonly<Record<string, unknown>>;
@@ -61,6 +62,12 @@ export interface RunnerOptions {
   readonly spares: number;
   /** No spare is prepared in the background while less memory than this is available to the process. */
   readonly minAvailableMemoryBytes: number;
+  /**
+   * The worker's count of background preparations, read by the main thread when it picks a worker
+   * (preparation-gauge.ts); set by the worker, not configured. A runtime counts only preparations a
+   * run should rather not wait for (Ruby's); the others ignore it.
+   */
+  readonly gauge?: PreparationGauge;
 }
 
 export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {

@@ -1,5 +1,6 @@
 import { freemem } from "node:os";
 import { describe, expect, it } from "vitest";
+import { PreparationGauge } from "./preparation-gauge.js";
 import { availableMemory, SparePool, type SparePoolOptions } from "./spare-pool.js";
 
 const MiB = 1024 * 1024;
@@ -162,5 +163,55 @@ describe("availableMemory", () => {
       expect(Math.abs(available - fromProcess.call(process))).toBeLessThan(64 * MiB);
     }
     expect(available).toBeLessThanOrEqual(freemem() + 64 * MiB);
+  });
+});
+
+describe("SparePool with a preparation gauge", () => {
+  it("counts a background preparation from its scheduling until it settled", async () => {
+    const gauge = new PreparationGauge();
+    let finish: (() => void) | undefined;
+    const queued: Array<() => void> = [];
+    const pool = new SparePool<number>({
+      prepare: () =>
+        new Promise<number>((resolve) => {
+          finish = () => resolve(1);
+        }),
+      schedule: (task) => queued.push(task),
+      availableMemory: () => 8192 * MiB,
+      gauge,
+    });
+    pool.refill(64 * MiB);
+    expect(gauge.busy).toBe(true);
+    queued.shift()?.();
+    expect(gauge.busy).toBe(true);
+    finish?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gauge.busy).toBe(false);
+  });
+
+  it("ends the count when there was nothing to prepare, and after a failed preparation", async () => {
+    const gauge = new PreparationGauge();
+    const queued: Array<() => void> = [];
+    const failing = new SparePool<number>({
+      prepare: () => Promise.reject(new Error("no")),
+      schedule: (task) => queued.push(task),
+      availableMemory: () => 8192 * MiB,
+      gauge,
+    });
+    failing.refill(64 * MiB);
+    queued.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gauge.busy).toBe(false);
+
+    const short = new SparePool<number>({
+      prepare: async () => 1,
+      schedule: (task) => queued.push(task),
+      availableMemory: () => 0,
+      gauge,
+    });
+    short.refill(64 * MiB);
+    expect(gauge.busy).toBe(true);
+    queued.shift()?.();
+    expect(gauge.busy).toBe(false);
   });
 });

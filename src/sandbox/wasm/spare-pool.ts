@@ -15,6 +15,7 @@
  * Instances are never reused and never returned to the pool: the pool only ever grows by `prepare`.
  */
 import { freemem } from "node:os";
+import type { PreparationGauge } from "./preparation-gauge.js";
 
 const MiB = 1024 * 1024;
 
@@ -44,6 +45,8 @@ export interface SparePoolOptions<T> {
   readonly schedule?: (task: () => void) => void;
   /** The memory still available to this process, in bytes (default availableMemory). */
   readonly availableMemory?: () => number;
+  /** Counts each background preparation from its scheduling to its end (preparation-gauge.ts). */
+  readonly gauge?: PreparationGauge;
 }
 
 interface Spare<T> {
@@ -106,9 +109,13 @@ export class SparePool<T> {
     this.wantedLimit = memoryLimitBytes;
     if (this.scheduled || this.closed || this.capacity === 0) return;
     this.scheduled = true;
+    this.options.gauge?.begin();
     this.schedule(() => {
       this.scheduled = false;
-      this.fill();
+      const preparing = this.fill();
+      if (!this.options.gauge) return;
+      if (preparing) void preparing.then(this.gaugeEnd, this.gaugeEnd);
+      else this.options.gauge.end();
     });
   }
 
@@ -148,12 +155,15 @@ export class SparePool<T> {
     this.dropWhere(() => true);
   }
 
-  private fill(): void {
+  private readonly gaugeEnd = (): void => this.options.gauge?.end();
+
+  /** Starts preparing one spare if one is wanted; its preparation, or undefined. */
+  private fill(): Promise<T> | undefined {
     const limit = this.wantedLimit;
-    if (limit === undefined || this.closed) return;
+    if (limit === undefined || this.closed) return undefined;
     this.dropOtherLimits(limit);
-    if (this.spares.length >= this.capacity) return;
-    if (this.availableMemory() < this.minAvailableMemoryBytes) return;
+    if (this.spares.length >= this.capacity) return undefined;
+    if (this.availableMemory() < this.minAvailableMemoryBytes) return undefined;
     const instance = this.options.prepare(limit);
     // A failure surfaces in take(), which then prepares again; never as an unhandled rejection.
     instance.catch(() => undefined);
@@ -161,6 +171,7 @@ export class SparePool<T> {
     this.counts.prepared++;
     // One preparation per turn of the event loop, so a request arriving meanwhile is not held up by many.
     if (this.spares.length < this.capacity) this.refill(limit);
+    return instance;
   }
 
   private dropOtherLimits(memoryLimitBytes: number): void {

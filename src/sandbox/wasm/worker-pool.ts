@@ -19,6 +19,7 @@ import type { ExecutionRequest, Language } from "../types.js";
 import { DeadlineClock } from "./deadline-clock.js";
 import { HandoffPolicy, releaseWorker } from "./handoff.js";
 import type { ActiveRun, PoolRun, Slot, Task } from "./pool-slot.js";
+import { PreparationGauge } from "./preparation-gauge.js";
 import {
   type AddMessage,
   CANCEL_REQUESTED,
@@ -140,6 +141,7 @@ export class WorkerPool {
       languages: new Set(),
       building: new Set(Object.keys(assets) as Language[]),
       errors: new Map(),
+      preparing: new PreparationGauge(),
     };
     channel.port1.on("message", (message: HostCallMessage) => this.onHostCall(slot, message));
     channel.port1.unref();
@@ -178,7 +180,13 @@ export class WorkerPool {
         if (this.slots.has(slot)) void this.retire(slot, "SANDBOX_FAULT", "worker exited unexpectedly");
       });
       const runner = this.options.runner ?? DEFAULT_RUNNER_OPTIONS;
-      const init: InitMessage = { type: "init", assets, hostPort: channel.port2, runner };
+      const init: InitMessage = {
+        type: "init",
+        assets,
+        hostPort: channel.port2,
+        runner,
+        preparing: slot.preparing.shared,
+      };
       worker.postMessage(init, [channel.port2]);
     });
   }
@@ -252,8 +260,9 @@ export class WorkerPool {
 
   /**
    * Hands queued tasks to idle workers that have their language, the one that finished a run most
-   * recently first. A task no idle worker can take stays queued, in order, without holding up the
-   * tasks behind it.
+   * recently first (pickIdleSlot). A task no idle worker can take stays queued, in order, without
+   * holding up the tasks behind it. One exception: a worker still preparing something a run should
+   * not wait for (Ruby's next spare, ~3 ms: preparation-gauge.ts) comes after an idle one that is not.
    *
    * Why the most recent, although it may still be preparing its next spare (Python's memory rewrite
    * ~2.5 ms, JavaScript's clone ~1.3 ms; it starts right after replying, or after an idle spell once
@@ -282,12 +291,7 @@ export class WorkerPool {
   }
 
   private idleSlotFor(language: Language): Slot | undefined {
-    let best: Slot | undefined;
-    for (const slot of this.slots) {
-      if (!slot.ready || slot.current || slot.building.size > 0 || !slot.languages.has(language)) continue;
-      if (!best || slot.idleSince > best.idleSince) best = slot;
-    }
-    return best;
+    return pickIdleSlot(this.slots, language);
   }
 
   private start(slot: Slot, task: Task): void {
@@ -509,4 +513,22 @@ export class WorkerPool {
     slot.hostPort.close();
     await slot.worker.terminate();
   }
+}
+
+/**
+ * The idle worker for a run of `language`: among those that can take it, the one that finished a
+ * run most recently (see dispatch), but one whose gauge counts no preparation before one whose
+ * gauge does (preparation-gauge.ts: Ruby's next spare).
+ */
+export function pickIdleSlot<
+  S extends Pick<Slot, "ready" | "current" | "building" | "languages" | "idleSince" | "preparing">,
+>(slots: Iterable<S>, language: Language): S | undefined {
+  let best: S | undefined;
+  let bestPrepared: S | undefined;
+  for (const slot of slots) {
+    if (!slot.ready || slot.current || slot.building.size > 0 || !slot.languages.has(language)) continue;
+    if (!best || slot.idleSince > best.idleSince) best = slot;
+    if (!slot.preparing.busy && (!bestPrepared || slot.idleSince > bestPrepared.idleSince)) bestPrepared = slot;
+  }
+  return bestPrepared ?? best;
 }

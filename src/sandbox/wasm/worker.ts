@@ -10,6 +10,7 @@ import { isGuestLimitError } from "../../../wasm/host/guest-limit.js";
 import type { Language } from "../types.js";
 import { awaitRelease } from "./handoff.js";
 import { HostCallClient } from "./host-call-client.js";
+import { PreparationGauge } from "./preparation-gauge.js";
 import {
   type AddMessage,
   CANCEL_REQUESTED,
@@ -43,7 +44,7 @@ function send(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
 
 async function init(message: InitMessage): Promise<void> {
   hostPort = message.hostPort;
-  runnerOptions = message.runner;
+  runnerOptions = { ...message.runner, gauge: new PreparationGauge(message.preparing) };
   const report: RunnerReport[] = [];
   for (const [language, assets] of Object.entries(message.assets) as Array<[Language, RuntimeAssets]>) {
     report.push(await addRunner(language, assets));
