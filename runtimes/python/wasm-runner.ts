@@ -64,7 +64,8 @@ export async function createPythonRunner(
   assets: PythonAssets,
   options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
 ): Promise<Runner> {
-  // Not counted by the preparation gauge: a run is better off waiting for Python's ~1.8 ms rewrite (preparation-gauge.ts).
+  // Not counted by the preparation gauge: a run is better off waiting for Python's ~1.8 ms
+  // rewrite than running beside it (preparation-gauge.ts).
   const restored = await restoredSpares(assets, {
     spares: options.spares,
     minAvailableMemoryBytes: options.minAvailableMemoryBytes,

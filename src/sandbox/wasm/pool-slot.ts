@@ -48,7 +48,7 @@ export interface Slot {
   readonly errors: Map<Language, string>;
   /** Lets this worker go while it waits after its last run (handoff.ts); the next run calls it first. */
   release?: () => void;
-  /** The worker's background preparations under way (its next spare, Bash's restore). */
+  /** The worker's count of background preparations a run should not wait for (preparation-gauge.ts). */
   readonly preparing: PreparationGauge;
   /** Output buffers, reused by this worker's runs (shared-output.ts). */
   outputs?: { readonly stdout: SharedArrayBuffer; readonly stderr: SharedArrayBuffer };
