@@ -45,7 +45,7 @@ export async function restoredSpares(
     },
     capacity: options.spares,
     minAvailableMemoryBytes: options.minAvailableMemoryBytes,
-    ...(options.gauge ? { gauge: options.gauge } : {}),
+    gauge: options.gauge,
   });
   if (startBytes <= DEFAULT_LIMITS.memoryLimitBytes) await pool.prime(DEFAULT_LIMITS.memoryLimitBytes);
   return {

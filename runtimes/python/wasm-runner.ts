@@ -66,10 +66,7 @@ export async function createPythonRunner(
 ): Promise<Runner> {
   // Not counted by the preparation gauge: a run is better off waiting for Python's ~1.8 ms
   // rewrite than running beside it (preparation-gauge.ts).
-  const restored = await restoredSpares(assets, {
-    spares: options.spares,
-    minAvailableMemoryBytes: options.minAvailableMemoryBytes,
-  });
+  const restored = await restoredSpares(assets, { ...options, gauge: undefined });
   const spares = restored.pool;
   return {
     async run(request: ExecutionRequest, context: RunContext): Promise<RunOutcome> {

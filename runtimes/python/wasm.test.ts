@@ -12,6 +12,7 @@ import {
   type OutputSink,
   type Runner,
   type RunOutcome,
+  type RuntimeAssets,
 } from "../../src/sandbox/wasm/runtime.js";
 import { python as cases } from "../../test/conformance/cases/python.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
@@ -47,6 +48,7 @@ interface Result extends RunOutcome {
   readonly ms: number;
 }
 
+let assets: RuntimeAssets;
 let runner: Runner;
 
 async function run(
@@ -71,7 +73,7 @@ const text = (f: WorkspaceFile | undefined): string | undefined =>
   f ? new TextDecoder().decode(f.content) : undefined;
 
 beforeAll(async () => {
-  const assets = await pythonWasmRuntime.load();
+  assets = await pythonWasmRuntime.load();
   runner = await pythonWasmRuntime.createRunner(assets);
 }, 60_000);
 
@@ -190,7 +192,6 @@ describe("python on wasm: exit status and errors", () => {
 
   it("leaves the worker's preparation gauge alone (a run waits for Python's spare)", async () => {
     const gauge = new PreparationGauge();
-    const assets = await pythonWasmRuntime.load();
     const counted = await pythonWasmRuntime.createRunner(assets, { ...DEFAULT_RUNNER_OPTIONS, gauge });
     const deadline = Date.now() + DEFAULT_LIMITS.timeoutMs;
     const sink = new CappedSink(DEFAULT_LIMITS.maxOutputBytes);
