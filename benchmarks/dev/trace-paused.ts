@@ -11,7 +11,6 @@
  * The trace clock is set to `mono` (CLOCK_MONOTONIC, which process.hrtime reads too), so each
  * request's client-side start and end cut its own lines out of the trace.
  */
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { LANGUAGES, type Language } from "../../src/sandbox/types.js";
@@ -37,8 +36,7 @@ const RUNS = Number(process.env.RUNS ?? 40);
 const GAP_MS = Number(process.env.GAP_MS ?? 10);
 
 function tracefs(file: string, value: string): void {
-  // A shell's redirection: tracefs refuses some writes Node's writeFileSync makes (EBADF on empty ones).
-  execFileSync("sh", ["-c", `printf '%s\\n' "$1" > ${join(TRACEFS, file)}`, "sh", value]);
+  writeFileSync(join(TRACEFS, file), value);
 }
 
 const root = process.env.ROOT ?? resolve(".");
@@ -51,8 +49,7 @@ try {
   tracefs("tracing_on", "0");
   tracefs("trace_clock", "mono");
   tracefs("buffer_size_kb", "65536");
-  tracefs("set_event", "");
-  for (const event of EVENTS) execFileSync("sh", ["-c", `echo ${event} >> ${join(TRACEFS, "set_event")}`]);
+  tracefs("set_event", EVENTS.join(" "));
   tracefs("trace", "");
   tracefs("tracing_on", "1");
   for (let i = 0; i < RUNS; i++) {
