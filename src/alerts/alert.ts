@@ -2,7 +2,7 @@
  * Ops alerts: versioned JSON events about attacks and abuse, delivered off the request path. The
  * payload carries correlation ids and the key's name, never a key, a header value or guest output.
  */
-import { randomBytes } from "node:crypto";
+import { randomBase64url } from "../random-ids.js";
 
 export const ALERT_TYPES = ["auth.lockout", "sandbox.violation", "limits.repeated"] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
@@ -28,7 +28,7 @@ export interface Alert extends AlertInput {
 export function createAlert(input: AlertInput, now: Date = new Date()): Alert {
   return {
     v: 1,
-    id: `alrt_${randomBytes(12).toString("base64url")}`,
+    id: `alrt_${randomBase64url(12)}`,
     time: now.toISOString(),
     service: "inline-sandbox",
     ...input,

@@ -15,10 +15,11 @@
  * - `ask` never rejects after its signal aborted: it resolves `expired` once the approval is closed,
  *   so a caller racing the signal leaves no unhandled rejection behind.
  */
-import { randomBytes } from "node:crypto";
+
 import type { AuditLog } from "../audit/audit-log.js";
 import { ServiceError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { randomBase64url } from "../random-ids.js";
 import type { ApprovalRecord, ControlStore, EffectDetail } from "../store/store.js";
 
 export type EffectAnswer = "approved" | "denied" | "expired";
@@ -65,7 +66,7 @@ export function closedByRestart(approval: ApprovalRecord): boolean {
 const DEFAULT_POLL_MS = 1000;
 
 export function newApprovalId(): string {
-  return `apr_${randomBytes(16).toString("base64url")}`;
+  return `apr_${randomBase64url(16)}`;
 }
 
 const answerOf = (status: ApprovalRecord["status"]): EffectAnswer | undefined =>

@@ -4,11 +4,12 @@
  * request in it under resolved limits, and log the start and finish. Policy, secret scanning,
  * approvals and the audit timeline wrap this step (see pipeline.ts).
  */
-import { randomBytes } from "node:crypto";
+
 import type { LimitPolicy } from "../config.js";
 import { ServiceError } from "../errors.js";
 import type { ExecuteResponse } from "../http/schemas.js";
 import type { Logger } from "../logger.js";
+import { randomBase64url } from "../random-ids.js";
 import type { EffectHandler } from "../sandbox/host-call.js";
 import type { Limits } from "../sandbox/limits.js";
 import { languageState, type SandboxRegistry } from "../sandbox/registry.js";
@@ -40,7 +41,7 @@ export interface ExecutionContext {
 }
 
 export function newExecutionId(): string {
-  return `exec_${randomBytes(16).toString("base64url")}`;
+  return `exec_${randomBase64url(16)}`;
 }
 
 export class Executor {

@@ -14,7 +14,7 @@
  * with STORE_UNAVAILABLE and nothing runs (fail closed). Every path ends with a `completed` event and
  * a terminal status. Approved runs continue in approved-runs.ts.
  */
-import { randomBytes } from "node:crypto";
+import { newApprovalId } from "../approvals/effect-approvals.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { AuditEventInput, AuditEventType } from "../audit/event.js";
 import type { LimitPolicy } from "../config.js";
@@ -82,10 +82,6 @@ const DENY_ALL_POLICY: Policy = policySchema.parse({ approval: "always" });
 function parseMock(value: unknown): ToolMock[] {
   const parsed = mockSchema.safeParse(value);
   return parsed.success ? [parsed.data] : [];
-}
-
-export function newApprovalId(): string {
-  return `apr_${randomBytes(16).toString("base64url")}`;
 }
 
 export class ExecutionPipeline {

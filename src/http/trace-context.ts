@@ -4,7 +4,7 @@
  * starts a new trace. Version 00 is parsed exactly; a higher version is accepted when its first four
  * fields have the version-00 shape, as the spec asks.
  */
-import { randomHex } from "./random-ids.js";
+import { randomHex } from "../random-ids.js";
 
 export interface TraceContext {
   readonly traceId: string;

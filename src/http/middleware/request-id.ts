@@ -3,7 +3,7 @@
  * (1-128 of `A-Z a-z 0-9 . _ : -`), otherwise one is generated.
  */
 import type { MiddlewareHandler } from "hono";
-import { randomBase64url } from "../random-ids.js";
+import { randomBase64url } from "../../random-ids.js";
 import type { AppEnv } from "../types.js";
 
 export const REQUEST_ID_HEADER = "X-Request-Id";
