@@ -3,7 +3,10 @@
  * result + `completed`), on a real file in the temp dir, per `SANDBOX_STORE_SYNC` value:
  * `npx tsx benchmarks/dev/measure-store.ts` (env RUNS; LOG_BYTES=600 appends that many bytes to a
  * file beside the database three times per execution, as the server's log lines do: on ext4 an fsync
- * then also flushes those appends). Prints p50/p90 per commit. A development tool.
+ * then also flushes those appends). Prints p50/p90 per commit, and how long each execution's two
+ * writes held the event loop (their synchronous part: p50 to max, and how many held it over 5 ms),
+ * which is where SQLite's automatic checkpoint inside a commit shows: run RUNS=4000 or more to see
+ * enough of them (the WAL reaches 1,000 pages every ~80 executions). A development tool.
  */
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -38,11 +41,12 @@ async function measure(synchronous: StoreSync) {
   };
   const before: number[] = [];
   const after: number[] = [];
+  const held: number[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
       const id = `exec_${synchronous}_${i}`;
       const t0 = performance.now();
-      await store.createExecution(
+      const created = store.createExecution(
         {
           id,
           owner: "default",
@@ -59,16 +63,21 @@ async function measure(synchronous: StoreSync) {
           event(id, "sandbox_started", 4),
         ],
       );
+      const heldBefore = performance.now() - t0;
+      await created;
       const t1 = performance.now();
       logLine();
       logLine();
-      await store.updateExecution(
+      const t2 = performance.now();
+      const updated = store.updateExecution(
         id,
         ["running"],
         { status: "completed", result: { stdout: "1\n", exitCode: 0 } },
         Date.now(),
         [event(id, "completed", 5)],
       );
+      held.push(heldBefore + performance.now() - t2);
+      await updated;
       before.push(t1 - t0);
       after.push(performance.now() - t1);
       logLine();
@@ -81,6 +90,13 @@ async function measure(synchronous: StoreSync) {
   return {
     recordBeforeRun: { p50: percentile(before, 50), p90: percentile(before, 90) },
     resultAfterRun: { p50: percentile(after, 50), p90: percentile(after, 90) },
+    eventLoopHeldMs: {
+      p50: percentile(held, 50),
+      p99: percentile(held, 99),
+      "p99.9": percentile(held, 99.9),
+      max: percentile(held, 100),
+      over5ms: held.filter((ms) => ms > 5).length,
+    },
   };
 }
 
