@@ -15,7 +15,6 @@
  * - `ask` never rejects after its signal aborted: it resolves `expired` once the approval is closed,
  *   so a caller racing the signal leaves no unhandled rejection behind.
  */
-
 import type { AuditLog } from "../audit/audit-log.js";
 import { ServiceError } from "../errors.js";
 import type { Logger } from "../logger.js";

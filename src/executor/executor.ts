@@ -4,7 +4,6 @@
  * request in it under resolved limits, and log the start and finish. Policy, secret scanning,
  * approvals and the audit timeline wrap this step (see pipeline.ts).
  */
-
 import type { LimitPolicy } from "../config.js";
 import { ServiceError } from "../errors.js";
 import type { ExecuteResponse } from "../http/schemas.js";
