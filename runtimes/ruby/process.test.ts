@@ -1,12 +1,17 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ruby as cases } from "../../test/conformance/cases/ruby.js";
 import { rubyProcessRuntime } from "./process.js";
 
 const hasRuby = spawnSync("ruby", ["--version"]).status === 0;
+/** Every snippet's directory, removed once the file's tests are done. */
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 describe("rubyProcessRuntime", () => {
   it("runs the script with -EUTF-8 and ends switches before it", () => {
@@ -32,6 +37,7 @@ describe("rubyProcessRuntime", () => {
 describe.skipIf(!hasRuby)("conformance snippets on the real ruby binary (skipped when ruby is not installed)", () => {
   function run(code: string, opts: { args?: string[]; env?: Record<string, string>; stdin?: string } = {}) {
     const dir = mkdtempSync(join(tmpdir(), "ruby-cases-"));
+    dirs.push(dir);
     const script = join(dir, "main.rb");
     writeFileSync(script, code);
     writeFileSync(join(dir, "input.txt"), "héllo");

@@ -1,11 +1,19 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { mapBootValue, readSpilledBytes, SPILL_MIN_BYTES, spillLargeBytes, WALK_INTO } from "./boot-spill.js";
 
+/** Every test's directory, removed once the file's tests are done. */
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function spillPath(): string {
-  return join(mkdtempSync(join(tmpdir(), "boot-spill-test-")), "reply.bin");
+  const dir = mkdtempSync(join(tmpdir(), "boot-spill-test-"));
+  dirs.push(dir);
+  return join(dir, "reply.bin");
 }
 
 /** What IPC would deliver of `value` (structured clone). */
