@@ -7,11 +7,9 @@ import { ruby as cases } from "../../test/conformance/cases/ruby.js";
 import { rubyProcessRuntime } from "./process.js";
 
 const hasRuby = spawnSync("ruby", ["--version"]).status === 0;
-/** Every snippet's directory, removed once the file's tests are done. */
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+/** Every snippet's directory lives under this one, removed once the file's tests are done. */
+const root = mkdtempSync(join(tmpdir(), "ruby-cases-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("rubyProcessRuntime", () => {
   it("runs the script with -EUTF-8 and ends switches before it", () => {
@@ -36,8 +34,7 @@ describe("rubyProcessRuntime", () => {
 /** The conformance snippets on the host's real ruby (no sandbox: a plain child with an empty env). */
 describe.skipIf(!hasRuby)("conformance snippets on the real ruby binary (skipped when ruby is not installed)", () => {
   function run(code: string, opts: { args?: string[]; env?: Record<string, string>; stdin?: string } = {}) {
-    const dir = mkdtempSync(join(tmpdir(), "ruby-cases-"));
-    dirs.push(dir);
+    const dir = mkdtempSync(join(root, "case-"));
     const script = join(dir, "main.rb");
     writeFileSync(script, code);
     writeFileSync(join(dir, "input.txt"), "héllo");

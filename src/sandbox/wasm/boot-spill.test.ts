@@ -4,16 +4,12 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { mapBootValue, readSpilledBytes, SPILL_MIN_BYTES, spillLargeBytes, WALK_INTO } from "./boot-spill.js";
 
-/** Every test's directory, removed once the file's tests are done. */
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+/** Every test's directory lives under this one, removed once the file's tests are done. */
+const root = mkdtempSync(join(tmpdir(), "boot-spill-test-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function spillPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "boot-spill-test-"));
-  dirs.push(dir);
-  return join(dir, "reply.bin");
+  return join(mkdtempSync(join(root, "case-")), "reply.bin");
 }
 
 /** What IPC would deliver of `value` (structured clone). */
