@@ -2,16 +2,17 @@
  * Fail closed on the store (cannot open, or a write fails mid-pipeline: nothing runs), and the
  * configurable default policy for ad-hoc POST /v1/execute.
  */
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ServiceError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { SandboxRegistry } from "../../src/sandbox/registry.js";
 import type { ExecuteOptions, ExecutionRequest, ExecutionResult } from "../../src/sandbox/types.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { ControlStore } from "../../src/store/store.js";
-import { type ControlPlane, createDataDir, eventTypes, startControlPlane, waitFor } from "./control-plane.js";
+import { type ControlPlane, eventTypes, startControlPlane, waitFor } from "./control-plane.js";
 import { ScriptedSandbox } from "./scripted-sandbox.js";
 
 class CountingSandbox extends ScriptedSandbox {
@@ -21,6 +22,10 @@ class CountingSandbox extends ScriptedSandbox {
     return super.execute(request);
   }
 }
+
+/** The files this file's tests make outside a control plane's data directory (removed with it). */
+const root = mkdtempSync(join(tmpdir(), "store-and-policy-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const open: ControlPlane[] = [];
 afterEach(async () => {
@@ -38,8 +43,7 @@ async function start(env: Record<string, string>, sandbox: CountingSandbox, open
 
 describe("store unavailable: fail closed", () => {
   it("refuses every execution and tool operation when the store cannot be opened", async () => {
-    const dataDir = createDataDir();
-    const blocker = join(dataDir, "not-a-directory");
+    const blocker = join(root, "not-a-directory");
     writeFileSync(blocker, "");
     const sandbox = new CountingSandbox();
     const cp = await start({ SANDBOX_STORE_PATH: join(blocker, "store.db") }, sandbox);
@@ -81,7 +85,8 @@ describe("durability of a run's records (SANDBOX_STORE_SYNC=full)", () => {
       await new Promise((resolve) => setTimeout(resolve, 30));
       log.push(`fsync ${round} done`);
     };
-    return () => SqliteStore.open({ path: join(createDataDir(), "store.db"), logger: silentLogger(), syncFile });
+    const path = join(mkdtempSync(join(root, "store-")), "store.db");
+    return () => SqliteStore.open({ path, logger: silentLogger(), syncFile });
   }
 
   /** Logs its run, and makes one HTTP call first when the code says "call". */
