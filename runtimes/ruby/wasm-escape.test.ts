@@ -3,7 +3,7 @@
  * the host filesystem, processes and sockets. A secret is planted in the host's environment and
  * filesystem; no output may ever contain it.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,6 +30,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   delete process.env.SANDBOX_TEST_SECRET;
+  rmSync(secretDir, { recursive: true, force: true });
 });
 
 function expectNoLeak(r: RunResult): void {

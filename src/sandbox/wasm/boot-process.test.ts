@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   bootProcessArgs,
   limitBootProcesses,
@@ -36,9 +36,13 @@ function alive(pid: number): boolean {
 
 const FIXTURE = new URL("./boot-process.fixture.ts", import.meta.url).href;
 
+/** Every directory this file's tests make is made in here, removed once they ran. */
+const root = mkdtempSync(join(tmpdir(), "boot-process-test-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
 /** A boot child started as runBootProcess starts one, a fresh spill path for it, and its exit. */
 function bootChild(prefix: string) {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(root, prefix));
   const child = spawn(process.execPath, bootProcessArgs(), {
     env: {},
     stdio: ["ignore", "ignore", "pipe", "ipc"],
@@ -62,7 +66,7 @@ describe("runBootProcess", () => {
   }, 30_000);
 
   it("hands a prestarted boot to the next run of the same entry, once", async () => {
-    const marks = join(mkdtempSync(join(tmpdir(), "prestart-")), "marks");
+    const marks = join(mkdtempSync(join(root, "prestart-")), "marks");
     const entry = { module: FIXTURE, export: "markBoot", args: [marks] };
     prestartBootProcess(entry);
     // Until the prestarted boot ran (it appends its time to the file).
@@ -111,7 +115,7 @@ describe("runBootProcess", () => {
   it("hands large arrays over through a private file, read into shared memory, and removes the file", async () => {
     const length = 3 * 1024 * 1024 + 5;
     const previous = process.env.TMPDIR;
-    const tmp = mkdtempSync(join(tmpdir(), "spill-parent-"));
+    const tmp = mkdtempSync(join(root, "spill-parent-"));
     process.env.TMPDIR = tmp;
     let result: { bytes: Uint8Array; words: Float64Array; length: number };
     try {
@@ -171,7 +175,7 @@ describe("runBootProcess", () => {
 
   it("a boot child whose parent went away during a busy boot writes no reply to keep", async () => {
     const { dir, spillFile, child, exited } = bootChild("spill-busy-");
-    const signals = mkdtempSync(join(tmpdir(), "spill-busy-signals-"));
+    const signals = mkdtempSync(join(root, "spill-busy-signals-"));
     const started = join(signals, "started");
     const release = join(signals, "release");
     child.send({
@@ -200,7 +204,7 @@ describe("runBootProcess", () => {
   }, 30_000);
 
   it("sweeps only stale spill directories of servers that no longer run", async () => {
-    const tmp = mkdtempSync(join(tmpdir(), "spill-sweep-"));
+    const tmp = mkdtempSync(join(root, "spill-sweep-"));
     const dead = spawnSync(process.execPath, ["-e", ""]).pid;
     const old = (Date.now() - STALE_SPILL_MS - 60_000) / 1000;
     const make = (name: string, stale: boolean, file = false) => {

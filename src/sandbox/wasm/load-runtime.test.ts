@@ -1,8 +1,12 @@
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { RuntimeLoader } from "./load-runtime.js";
+
+/** The snapshot cache directories this file's tests make are made in here, removed once they ran. */
+const root = mkdtempSync(join(tmpdir(), "load-runtime-test-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("RuntimeLoader", () => {
   it("loads several languages concurrently in its one worker, each reply its own", async () => {
@@ -38,7 +42,7 @@ describe("RuntimeLoader", () => {
   });
 
   it("starts before it is configured, takes its setup once, and loads with it", async () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), "loader-configure-"));
+    const cacheDir = mkdtempSync(join(root, "loader-configure-"));
     const loader = new RuntimeLoader().start();
     try {
       // Given after the thread started: the setup still applies to the loads (the cache is used).
