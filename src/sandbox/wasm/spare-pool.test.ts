@@ -1,7 +1,7 @@
 import { freemem } from "node:os";
 import { describe, expect, it } from "vitest";
 import { PreparationGauge } from "./preparation-gauge.js";
-import { availableMemory, SparePool, type SparePoolOptions } from "./spare-pool.js";
+import { availableMemory, recentReading, SparePool, type SparePoolOptions } from "./spare-pool.js";
 
 const MiB = 1024 * 1024;
 
@@ -163,6 +163,36 @@ describe("availableMemory", () => {
       expect(Math.abs(available - fromProcess.call(process))).toBeLessThan(64 * MiB);
     }
     expect(available).toBeLessThanOrEqual(freemem() + 64 * MiB);
+  });
+});
+
+describe("recentReading", () => {
+  it("reads again only once its last reading is maxAgeMs old", () => {
+    let time = 0;
+    let value = 1000;
+    let reads = 0;
+    const read = recentReading(
+      () => {
+        reads++;
+        return value;
+      },
+      100,
+      () => time,
+    );
+    expect(read()).toBe(1000);
+    value = 10;
+    time = 99;
+    expect(read()).toBe(1000);
+    expect(reads).toBe(1);
+    time = 100;
+    expect(read()).toBe(10);
+    expect(reads).toBe(2);
+    value = 5;
+    time = 150;
+    expect(read()).toBe(10);
+    time = 200;
+    expect(read()).toBe(5);
+    expect(reads).toBe(3);
   });
 });
 
