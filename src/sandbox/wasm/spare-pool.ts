@@ -35,10 +35,10 @@ export function availableMemory(): number {
 /**
  * How long one reading of availableMemory() answers for every spare pool of a thread (ms). A reading
  * costs more than some of the preparations it guards: process.availableMemory() reads the cgroup's
- * files, measured here at ~70 us back-to-back and ~220 us after a 10 ms pause, against a JavaScript
- * spare's ~1.3 ms; one per preparation was up to a sixth of that worker's CPU per execution. Within
- * 100 ms a thread prepares at most a few hundred spares, each replacing one that was taken (the pools
- * never grow past their capacity), so a reading that old still says whether memory is short.
+ * files (five opens), measured here at ~70 us back-to-back and ~220 us after a 10 ms pause, against
+ * a JavaScript spare's ~1.3 ms: one per preparation added up to a sixth to it. Within 100 ms a
+ * thread prepares at most a few dozen spares, each replacing one that was taken (the pools never grow
+ * past their capacity), so a reading that old still says whether memory is short.
  */
 export const AVAILABLE_MEMORY_READING_MS = 100;
 
