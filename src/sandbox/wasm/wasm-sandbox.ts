@@ -11,7 +11,6 @@
  * until every language finished loading.
  */
 import { availableParallelism } from "node:os";
-import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { ServiceError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { DEFAULT_LIMITS } from "../limits.js";
@@ -25,7 +24,7 @@ import type {
   SandboxAvailability,
   SandboxLanguage,
 } from "../types.js";
-import { SCRIPT_FILES } from "../types.js";
+import { LANGUAGES, SCRIPT_FILES } from "../types.js";
 import { changedFiles } from "../workspace.js";
 import { byLoadPriority, defaultLoadConcurrency, startLoads } from "./load-order.js";
 import { type LoaderReply, RuntimeLoader } from "./load-runtime.js";
@@ -87,7 +86,7 @@ export class WasmSandbox implements LoadingSandbox {
 
   /** Starts the workers and the loaders; resolves once the workers run (languages still loading). */
   static async start(options: WasmSandboxOptions): Promise<WasmSandbox> {
-    const wanted = byLoadPriority(options.languages ?? (Object.keys(WASM_RUNTIMES) as Language[]));
+    const wanted = byLoadPriority(options.languages ?? LANGUAGES);
     const started = performance.now();
     const shutdown = new AbortController();
     // Loaders start first: the pool's workers start meanwhile.
