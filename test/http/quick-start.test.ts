@@ -1,6 +1,6 @@
 /**
  * The README's quick start, as a user runs it: the compiled server (`npm start` runs dist/src/main.js,
- * built by `npm install`'s prepare step) in an empty directory, with nothing configured. It must
+ * built and bundled by `npm install`'s prepare step) in an empty directory, with nothing configured. It must
  * generate a key, serve every language on the wasm sandbox, and run code.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUNDLE_BANNER, DIST_ENTRIES } from "../../src/build/bundle-dist.js";
 
 const main = new URL("../../dist/src/main.js", import.meta.url);
 const cwd = mkdtempSync(join(tmpdir(), "quick-start-"));
@@ -56,6 +57,13 @@ afterAll(async () => {
 }, 30_000);
 
 describe("quick start from the compiled server", () => {
+  it("runs the build's bundles (src/build/bundle-dist.ts)", () => {
+    for (const entry of DIST_ENTRIES) {
+      const text = readFileSync(new URL(`../../dist/${entry}`, import.meta.url), "utf8");
+      expect(text.startsWith(BUNDLE_BANNER), entry).toBe(true);
+    }
+  });
+
   it("stores the generated key with mode 0600", () => {
     expect(key).toMatch(/^isk_/);
     expect(statSync(join(cwd, ".data/api-key")).mode & 0o777).toBe(0o600);

@@ -4,7 +4,10 @@
  */
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
-export function spawnWorker(entry: "worker" | "loader", options: WorkerOptions = {}): Worker {
+/** This folder's worker entries (each is also bundled by the build: src/build/bundle-dist.ts). */
+export const WORKER_ENTRIES = ["worker", "loader"] as const;
+
+export function spawnWorker(entry: (typeof WORKER_ENTRIES)[number], options: WorkerOptions = {}): Worker {
   if (import.meta.url.endsWith(".js")) return new Worker(new URL(`./${entry}.js`, import.meta.url), options);
   const tsx = import.meta.resolve("tsx/esm/api");
   const source = new URL(`./${entry}.ts`, import.meta.url).href;
