@@ -1,6 +1,7 @@
 /**
  * Build step (`npm run build`, after tsc): bundles, in place, each file of `dist/` a thread or a
- * process of the server starts from, so each of them loads one module instead of up to 270.
+ * process of the server starts from, so each of them loads one bundle (plus the packages kept out of
+ * it, see below) instead of up to 270 modules.
  *
  * Why: every thread of a start (the main thread, the runtime loader, each worker, each boot child)
  * imported its own graph of tsc's files through Node's ES module loader, whose cost grows with the
