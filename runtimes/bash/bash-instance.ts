@@ -17,7 +17,7 @@
  * and engine state are unknown, so it is discarded instead of restored; an instance whose memory
  * grew is discarded too (memory never shrinks). The runner replaces either with a clone.
  */
-import type { QuickJSContext, QuickJSRuntime } from "quickjs-emscripten";
+import type { QuickJSContext, QuickJSRuntime } from "quickjs-emscripten-core";
 import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { guestLimits } from "./execution-limits.js";

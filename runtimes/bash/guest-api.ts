@@ -4,7 +4,7 @@
  * (the JSValue slots they point to are part of the snapshot) and are never disposed per run.
  * Every per-call handle (arguments, results) is disposed before the call returns.
  */
-import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
+import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
 import type { GuestState, GuestSummary } from "./guest/protocol.js";
 
 /** A QuickJS exception that escaped a call into the guest (interrupts, out of memory, driver bugs). */

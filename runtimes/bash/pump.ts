@@ -5,7 +5,7 @@
  * one (http-bridge.ts), and stops at the deadline or on cancellation. Between
  * slices it yields to the host event loop now and then, so the worker stays responsive.
  */
-import type { QuickJSRuntime } from "quickjs-emscripten";
+import type { QuickJSRuntime } from "quickjs-emscripten-core";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { type GuestApi, GuestException } from "./guest-api.js";
 import { type HostHttp, serveHttp } from "./http-bridge.js";

@@ -11,9 +11,9 @@ import {
   newQuickJSWASMModuleFromVariant,
   newVariant,
   type QuickJSWASMModule,
-  RELEASE_SYNC,
-} from "quickjs-emscripten";
+} from "quickjs-emscripten-core";
 import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { RELEASE_SYNC } from "../quickjs-variant.js";
 
 type EmscriptenOptions = NonNullable<CustomizeVariantOptions["emscriptenModule"]>;
 

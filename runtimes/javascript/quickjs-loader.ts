@@ -14,8 +14,8 @@
  * locates or fetches the wasm file (we instantiate the compiled module ourselves) and hands source
  * maps to debug builds.
  */
-import { RELEASE_SYNC } from "quickjs-emscripten";
 import { type QuickJSEmscriptenModule, type QuickJSFFI, QuickJSWASMModule } from "quickjs-emscripten-core";
+import { RELEASE_SYNC } from "../quickjs-variant.js";
 
 type FFIClass = new (module: QuickJSEmscriptenModule) => QuickJSFFI;
 

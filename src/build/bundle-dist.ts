@@ -20,7 +20,7 @@
  * - packages stay imports from `node_modules`, except BUNDLED_PACKAGES: plain ES modules of many
  *   files that never look for a file of their own (the build fails if one mentions `import.meta`,
  *   `__dirname` or `__filename`); better-sqlite3's native addon, pino's transports and the
- *   interpreters' packages load as published;
+ *   interpreters' own packages (QuickJS's build variant, ruby.wasm's) load as published;
  * - source maps chain to the TypeScript (`node --enable-source-maps`).
  * Every bundle is built before any is written: a failed build leaves tsc's `dist/` as it was.
  */
@@ -54,6 +54,7 @@ export const BUNDLED_PACKAGES: readonly string[] = [
   "@hono/node-server",
   "fflate",
   "@bjorn3/browser_wasi_shim",
+  "quickjs-emscripten-core",
 ];
 
 export interface BundleOptions {
