@@ -2,9 +2,10 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { runInProcess } from "../../../test/support/wasm-runner.js";
+import { DEFAULT_LIMITS } from "../limits.js";
 import type { Language } from "../types.js";
 import type { PoolRun } from "./pool-slot.js";
-import { WARM_UP_STDOUT, warmUpRequest, warmUpVerdict } from "./warm-up.js";
+import { type ActivityClock, ExecutionActivity, WARM_UP_STDOUT, warmUpRequest, warmUpVerdict } from "./warm-up.js";
 import { WasmSandbox } from "./wasm-sandbox.js";
 
 const output = (text: string) => ({ text, bytes: new TextEncoder().encode(text), truncated: false });
@@ -51,6 +52,77 @@ describe("warm-up verdict", () => {
   });
 });
 
+/** A clock whose sleeps jump its time forward, calling `at` for every instant a sleep passes. */
+function jumpingClock(at: (now: number) => void = () => undefined): ActivityClock & { readonly sleeps: number[] } {
+  let now = 0;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      const end = now + ms;
+      while (now < end) {
+        now++;
+        at(now);
+      }
+    },
+  };
+}
+
+describe("ExecutionActivity", () => {
+  const never = new AbortController().signal;
+
+  it("lets a warm-up start once nothing ran for the quiet time", async () => {
+    const clock = jumpingClock();
+    const activity = new ExecutionActivity(clock);
+    await activity.quiet(never, 100, 10_000);
+    expect(clock.now()).toBe(100);
+    await activity.quiet(never, 100, 10_000);
+    expect(clock.now()).toBe(100);
+  });
+
+  it("waits while an execution runs, then the quiet time after its end", async () => {
+    let activity: ExecutionActivity | undefined;
+    const clock = jumpingClock((now) => {
+      if (now === 350) activity?.end();
+    });
+    activity = new ExecutionActivity(clock);
+    activity.begin();
+    await activity.quiet(never, 100, 10_000);
+    expect(clock.now()).toBe(450);
+  });
+
+  it("counts a touch as activity", async () => {
+    const clock = jumpingClock();
+    const activity = new ExecutionActivity(clock);
+    await activity.quiet(never, 100, 10_000);
+    activity.touch();
+    await activity.quiet(never, 100, 10_000);
+    expect(clock.now()).toBe(200);
+  });
+
+  it("gives up waiting after the longest deferral", async () => {
+    const clock = jumpingClock();
+    const activity = new ExecutionActivity(clock);
+    activity.begin();
+    await activity.quiet(never, 100, 1_050);
+    expect(clock.now()).toBe(1_050);
+    expect(clock.sleeps.at(-1)).toBe(50);
+  });
+
+  it("stops waiting once its signal aborted", async () => {
+    const stop = new AbortController();
+    const clock = jumpingClock((now) => {
+      if (now === 250) stop.abort();
+    });
+    const activity = new ExecutionActivity(clock);
+    activity.begin();
+    await activity.quiet(stop.signal, 100, 10_000);
+    expect(clock.now()).toBe(300);
+  });
+});
+
 describe("warm-up programs", () => {
   it.each(["javascript", "python", "ruby", "bash"] as Language[])(
     "%s's prints the expected line on the real runtime",
@@ -85,5 +157,30 @@ describe("WasmSandbox warm-up", () => {
     const warmed = lines.filter((l) => l.msg === "wasm runtime warmed up");
     expect(warmed).toEqual([expect.objectContaining({ language: "javascript", ms: expect.any(Number) })]);
     expect(sandbox.languageStates()).toMatchObject([{ language: "javascript", state: "available" }]);
+  }, 60_000);
+
+  it("gives way to a request sent as soon as the language is announced: its warm-up runs after it", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    // Two workers: without the wait, the warm-up would run on the idle one beside the request.
+    sandbox = await WasmSandbox.create({ logger, workers: 2, languages: ["javascript"] });
+    const result = await sandbox.execute(
+      {
+        language: "javascript",
+        code: "const end = Date.now() + 400;\nwhile (Date.now() < end) {}\nconsole.log('done');\n",
+        stdin: "",
+        args: [],
+        env: {},
+        files: [],
+      },
+      { limits: DEFAULT_LIMITS },
+    );
+    lines.push({ msg: "request answered" });
+    expect(result.stdout).toBe("done\n");
+    await sandbox.warmedUp();
+    const order = lines
+      .map((l) => l.msg)
+      .filter((msg) => msg === "request answered" || msg === "wasm runtime warmed up");
+    expect(order).toEqual(["request answered", "wasm runtime warmed up"]);
   }, 60_000);
 });

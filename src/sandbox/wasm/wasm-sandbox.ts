@@ -29,7 +29,7 @@ import { changedFiles } from "../workspace.js";
 import { byLoadPriority, defaultLoadConcurrency, startLoads } from "./load-order.js";
 import { type LoaderReply, RuntimeLoader } from "./load-runtime.js";
 import type { RunnerOptions } from "./runtime.js";
-import { warmUpRequest, warmUpVerdict } from "./warm-up.js";
+import { ExecutionActivity, warmUpRequest, warmUpVerdict } from "./warm-up.js";
 import { type PoolRun, WorkerPool } from "./worker-pool.js";
 
 export interface WasmSandboxOptions {
@@ -76,6 +76,8 @@ export class WasmSandbox implements LoadingSandbox {
   private readonly settled = new Map<Language, Promise<void>>();
   private allLoaded: Promise<void> = Promise.resolve();
   private allWarmedUp: Promise<void> = Promise.resolve();
+  /** The requests' executions, which the warm-ups give way to (warm-up.ts). */
+  private readonly activity = new ExecutionActivity();
 
   private constructor(
     private readonly pool: WorkerPool,
@@ -173,14 +175,18 @@ export class WasmSandbox implements LoadingSandbox {
   }
 
   /**
-   * One unseen execution per available language, one after the other, once every load settled
-   * (warm-up.ts: why, and why not earlier). A warm-up that ran and printed the wrong thing makes its
-   * language unavailable (fail closed); one stopped by a host limit or a shutdown changes nothing.
+   * One unseen execution per available language, one after the other, once every load settled,
+   * each when no request's execution ran for a moment (warm-up.ts: why, and why not earlier). A
+   * warm-up that ran and printed the wrong thing makes its language unavailable (fail closed); one
+   * stopped by a host limit or a shutdown changes nothing.
    */
   private async warmUp(): Promise<void> {
-    for (const [language, state] of this.states) {
+    this.activity.touch();
+    for (const [language] of this.states) {
+      await this.activity.quiet(this.shutdown.signal);
       if (this.shutdown.signal.aborted) return;
-      if (state.state !== "available") continue;
+      const state = this.states.get(language);
+      if (state?.state !== "available") continue;
       const started = performance.now();
       let run: PoolRun;
       try {
@@ -239,7 +245,13 @@ export class WasmSandbox implements LoadingSandbox {
   async execute(request: ExecutionRequest, options: ExecuteOptions): Promise<ExecutionResult> {
     const runtime = await this.runtimeFor(request.language, options.signal);
     const started = performance.now();
-    const run = await this.pool.run(request, options.limits, options.signal, options.effects);
+    this.activity.begin();
+    let run: PoolRun;
+    try {
+      run = await this.pool.run(request, options.limits, options.signal, options.effects);
+    } finally {
+      this.activity.end();
+    }
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     return toResult(runtime, request, run, durationMs);
   }
