@@ -40,6 +40,33 @@ describe("BatchedDestination", () => {
     expect(buffer.subarray(0, readSync(f.read, buffer)).toString()).toBe("one\ntwo\n");
   });
 
+  it("writes a line that comes after a quiet spell on the next turn, and batches the ones right after it", async () => {
+    const f = fifo();
+    opened.push(f);
+    const destination = new BatchedDestination({ fd: f.write, minBytes: 1024, flushMs: 60_000 });
+    const buffer = Buffer.alloc(64);
+    const read = () => {
+      try {
+        return buffer.subarray(0, readSync(f.read, buffer)).toString();
+      } catch {
+        return "";
+      }
+    };
+    destination.write("first\n");
+    expect(read()).toBe("");
+    let text = "";
+    for (let tries = 0; tries < 200 && text === ""; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      text = read();
+    }
+    expect(text).toBe("first\n");
+    destination.write("second\n");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(read()).toBe("");
+    destination.flushSync();
+    expect(read()).toBe("second\n");
+  });
+
   it("gives up at the first write error instead of retrying forever (sonic-boom 4.2's flushSync loops on EPIPE)", () => {
     const f = fifo();
     opened.push(f);
