@@ -40,12 +40,16 @@ export async function createSandboxes(
   });
   sandboxes.push(wasm);
   if (config.processSandbox) {
-    // Probes in the background once the wasm languages loaded (or a process execution asks): the
-    // server serves meanwhile (its languages are `loading`), and the probes do not take the cores
-    // from the wasm loads (~0.3 s of CPU spawning bwrap and four interpreters).
+    // Probes in the background (or when a process execution asks): the server serves meanwhile
+    // (its languages are `loading`). ~0.3 s of CPU spawning bwrap and four interpreters, and each
+    // spawn blocks the event loop while it forks the server: so not before the wasm languages
+    // loaded, and then only once no wasm execution ran for a moment. Started as the last language
+    // was announced, they ran beside the request sent for it (measured, Bash's cold start: its
+    // first execution 57-151 ms over HTTP, the event loop ~50 ms inside spawn; 42-53 ms without
+    // the probes).
     const processSandbox = ProcessSandbox.start(
       { runtimes: PROCESS_RUNTIMES, allowedTools: [...DEFAULT_ALLOWED_TOOLS, ...config.processBinaries] },
-      wasm.loaded(),
+      wasm.quietAfterLoads(),
     );
     void processSandbox.loaded().then(() => {
       const availability = processSandbox.availability();

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WASM_RUNTIMES } from "../../../runtimes/wasm-runtimes.js";
 import { runInProcess } from "../../../test/support/wasm-runner.js";
 import { DEFAULT_LIMITS } from "../limits.js";
-import type { Language } from "../types.js";
+import type { ExecutionRequest, Language } from "../types.js";
 import type { PoolRun } from "./pool-slot.js";
 import { type ActivityClock, ExecutionActivity, WARM_UP_STDOUT, warmUpRequest, warmUpVerdict } from "./warm-up.js";
 import { WasmSandbox } from "./wasm-sandbox.js";
@@ -142,6 +142,16 @@ describe("warm-up programs", () => {
   );
 });
 
+/** A request whose execution takes 400 ms and prints "done". */
+const BUSY_REQUEST: ExecutionRequest = {
+  language: "javascript",
+  code: "const end = Date.now() + 400;\nwhile (Date.now() < end) {}\nconsole.log('done');\n",
+  stdin: "",
+  args: [],
+  env: {},
+  files: [],
+};
+
 describe("WasmSandbox warm-up", () => {
   let sandbox: WasmSandbox | undefined;
   afterEach(async () => {
@@ -164,17 +174,7 @@ describe("WasmSandbox warm-up", () => {
     const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
     // Two workers: without the wait, the warm-up would run on the idle one beside the request.
     sandbox = await WasmSandbox.create({ logger, workers: 2, languages: ["javascript"] });
-    const result = await sandbox.execute(
-      {
-        language: "javascript",
-        code: "const end = Date.now() + 400;\nwhile (Date.now() < end) {}\nconsole.log('done');\n",
-        stdin: "",
-        args: [],
-        env: {},
-        files: [],
-      },
-      { limits: DEFAULT_LIMITS },
-    );
+    const result = await sandbox.execute(BUSY_REQUEST, { limits: DEFAULT_LIMITS });
     lines.push({ msg: "request answered" });
     expect(result.stdout).toBe("done\n");
     await sandbox.warmedUp();
@@ -182,5 +182,16 @@ describe("WasmSandbox warm-up", () => {
       .map((l) => l.msg)
       .filter((msg) => msg === "request answered" || msg === "wasm runtime warmed up");
     expect(order).toEqual(["request answered", "wasm runtime warmed up"]);
+  }, 60_000);
+
+  it("quietAfterLoads (when the process sandbox probes) also waits for a request sent right after the loads", async () => {
+    sandbox = await WasmSandbox.create({ logger: pino({ level: "silent" }), workers: 1, languages: ["javascript"] });
+    const order: string[] = [];
+    const quiet = sandbox.quietAfterLoads().then(() => order.push("quiet"));
+    const result = await sandbox.execute(BUSY_REQUEST, { limits: DEFAULT_LIMITS });
+    order.push("request answered");
+    expect(result.stdout).toBe("done\n");
+    await quiet;
+    expect(order).toEqual(["request answered", "quiet"]);
   }, 60_000);
 });

@@ -53,7 +53,8 @@ const realClock: ActivityClock = {
 };
 
 /**
- * The requests' executions in progress, and when the last one ended: what the warm-ups wait on.
+ * The requests' executions in progress, and when the last one ended: what the warm-ups (and the
+ * process sandbox's probes, WasmSandbox.quietAfterLoads) wait on.
  * The sandbox reports each execution (`begin`/`end`) and the end of the loads (`touch`: a request
  * for the language just announced may be on its way).
  */

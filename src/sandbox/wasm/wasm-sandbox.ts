@@ -76,7 +76,7 @@ export class WasmSandbox implements LoadingSandbox {
   private readonly settled = new Map<Language, Promise<void>>();
   private allLoaded: Promise<void> = Promise.resolve();
   private allWarmedUp: Promise<void> = Promise.resolve();
-  /** The requests' executions, which the warm-ups give way to (warm-up.ts). */
+  /** The requests' executions, which the warm-ups and quietAfterLoads give way to (warm-up.ts). */
   private readonly activity = new ExecutionActivity();
 
   private constructor(
@@ -172,6 +172,18 @@ export class WasmSandbox implements LoadingSandbox {
   /** Resolves once every language that loaded ran its warm-up (or the warm-ups were given up). */
   warmedUp(): Promise<void> {
     return this.allWarmedUp;
+  }
+
+  /**
+   * Resolves once every language finished loading and then no request's execution ran for a moment
+   * (the same wait as each warm-up's, warm-up.ts `quiet`: at most WARM_UP_MAX_DEFER_MS), or at
+   * shutdown: when the server's other start-up work (the process sandbox's probes) may take the
+   * cores without slowing the requests that come as soon as the last language is announced.
+   */
+  async quietAfterLoads(): Promise<void> {
+    await this.allLoaded;
+    this.activity.touch();
+    await this.activity.quiet(this.shutdown.signal);
   }
 
   /**
