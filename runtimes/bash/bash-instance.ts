@@ -11,7 +11,8 @@
  *   copying it in (~25 ms). quickjs-emscripten's JS side is rebuilt by replaying the calls that
  *   precede the bundle evaluation (runtime, stack size, context); they are deterministic, so the
  *   runtime and context land at the same addresses as in the snapshot (checked; a mismatch fails).
- *   The clone then binds its own guest handles and takes its own snapshot.
+ *   The clone then binds its own guest handles and takes its own snapshot: the seed's image (shared,
+ *   not copied) plus the few pages that binding changed (memory-snapshot.ts).
  *
  * An instance whose call trapped or overflowed the host stack is marked `broken`: its shadow stack
  * and engine state are unknown, so it is discarded instead of restored; an instance whose memory
@@ -102,7 +103,7 @@ export class BashInstance {
     evaluate(context, sources.bundle, "just-bash.js");
     const api = GuestApi.bind(context);
     await rehearse(runtime, api, rehearsal);
-    return BashInstance.finish(quickjs, runtime, context, api, started, false);
+    return BashInstance.finish(quickjs, runtime, context, api, started);
   }
 
   /** A new instance on a new memory, in the state of `seed` (see the module comment). */
@@ -115,7 +116,7 @@ export class BashInstance {
     }
     const started = performance.now();
     writeImage(image, quickjs.memory);
-    return BashInstance.finish(quickjs, runtime, context, GuestApi.bind(context), started, true);
+    return BashInstance.finish(quickjs, runtime, context, GuestApi.bind(context), started, image);
   }
 
   private static finish(
@@ -124,7 +125,8 @@ export class BashInstance {
     context: QuickJSContext,
     api: GuestApi,
     started: number,
-    cloned: boolean,
+    /** A clone's seed image: its snapshot is that image plus what this instance's setup changed. */
+    seedImage?: MemoryImage,
   ): BashInstance {
     const evaluateMs = performance.now() - started;
     const control = { stop: () => false, interrupted: false };
@@ -134,14 +136,14 @@ export class BashInstance {
       control.interrupted = true;
       return true;
     });
-    const snapshot = new MemorySnapshot(quickjs.memory);
+    const snapshot = new MemorySnapshot(quickjs.memory, seedImage);
     return new BashInstance(
       quickjs,
       runtime,
       context,
       api,
       snapshot,
-      { evaluateMs, snapshotBytes: snapshot.byteLength, cloned },
+      { evaluateMs, snapshotBytes: snapshot.byteLength, cloned: seedImage !== undefined },
       control,
     );
   }
