@@ -104,4 +104,24 @@ describe("WebhookAlertSink", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(r.received).toHaveLength(3);
   });
+
+  it("close() ends a backoff at once: no further attempt, no wait for the retry", async () => {
+    const r = await receiver([503, 503, 503]);
+    cleanup.push(r.close);
+    const sink = new WebhookAlertSink({
+      url: r.url,
+      secret: SECRET,
+      maxAttempts: 3,
+      retryBaseMs: 60_000,
+      timeoutMs: 1000,
+      closeGraceMs: 50,
+      logger: silentLogger(),
+    });
+    sink.notify({ type: "auth.lockout", severity: "warning", summary: "x" });
+    await until(() => r.received.length === 1);
+    const started = Date.now();
+    await sink.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(r.received).toHaveLength(1);
+  });
 });

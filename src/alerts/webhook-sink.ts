@@ -5,6 +5,7 @@
  * `maxPending` alerts are in flight; beyond that new alerts are dropped (and logged), so an alert storm
  * cannot exhaust memory.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../logger.js";
 import { type Alert, type AlertInput, type AlertSink, createAlert } from "./alert.js";
 import { SIGNATURE_HEADER, signBody } from "./signature.js";
@@ -76,7 +77,9 @@ export class WebhookAlertSink implements AlertSink {
       if (outcome === "rejected" || this.stop.signal.aborted) break;
       if (attempt < this.options.maxAttempts) {
         const delay = this.options.retryBaseMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
-        if (!(await sleep(delay, this.stop.signal))) break;
+        // Rejects (AbortError) at once when the sink closes: no more attempts then.
+        const slept = await sleep(delay, true, { signal: this.stop.signal }).catch(() => false);
+        if (!slept) break;
       }
     }
     log.warn({ attempts: this.options.maxAttempts }, "alert not delivered");
@@ -105,20 +108,4 @@ export class WebhookAlertSink implements AlertSink {
       return "retry";
     }
   }
-}
-
-/** Resolves true after `ms`, or false at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
