@@ -80,7 +80,11 @@ describe("MemorySnapshot over a base image (a clone's)", () => {
     view().fill(4, 6 * P);
     snapshot.restore();
     expect(Buffer.compare(view().subarray(0, 6 * P), expected)).toBe(0);
-    expect(view().subarray(6 * P).every((b) => b === 0)).toBe(true);
+    expect(
+      view()
+        .subarray(6 * P)
+        .every((b) => b === 0),
+    ).toBe(true);
     // The base itself was not written to.
     const rewritten = new WebAssembly.Memory({ initial: 6 });
     writeImage(base, rewritten);
