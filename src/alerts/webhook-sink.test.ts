@@ -48,6 +48,11 @@ async function until(predicate: () => boolean, timeoutMs = 3000) {
   }
 }
 
+/** A sink posting to `url` with the test secret, a 1 s timeout and no logging. */
+function sinkTo(url: string, options: { maxAttempts: number; retryBaseMs: number; closeGraceMs?: number }) {
+  return new WebhookAlertSink({ url, secret: SECRET, timeoutMs: 1000, logger: silentLogger(), ...options });
+}
+
 describe("signatures", () => {
   it("verifies only the exact body with the right secret", () => {
     const sig = signBody('{"a":1}', SECRET);
@@ -64,14 +69,7 @@ describe("WebhookAlertSink", () => {
   it("posts a signed alert without blocking notify, retrying 5xx with backoff", async () => {
     const r = await receiver([503, 500]);
     cleanup.push(r.close);
-    const sink = new WebhookAlertSink({
-      url: r.url,
-      secret: SECRET,
-      maxAttempts: 4,
-      retryBaseMs: 20,
-      timeoutMs: 1000,
-      logger: silentLogger(),
-    });
+    const sink = sinkTo(r.url, { maxAttempts: 4, retryBaseMs: 20 });
     cleanup.push(() => sink.close());
     sink.notify({ type: "auth.lockout", severity: "warning", summary: "x", client: "10.0.0.1" });
     await Promise.resolve();
@@ -88,14 +86,7 @@ describe("WebhookAlertSink", () => {
   it("gives up on a 4xx without retrying, and stops after maxAttempts", async () => {
     const r = await receiver([400, 500, 500, 500, 500]);
     cleanup.push(r.close);
-    const sink = new WebhookAlertSink({
-      url: r.url,
-      secret: SECRET,
-      maxAttempts: 2,
-      retryBaseMs: 10,
-      timeoutMs: 1000,
-      logger: silentLogger(),
-    });
+    const sink = sinkTo(r.url, { maxAttempts: 2, retryBaseMs: 10 });
     sink.notify({ type: "sandbox.violation", severity: "critical", summary: "first" });
     await until(() => r.received.length === 1);
     sink.notify({ type: "sandbox.violation", severity: "critical", summary: "second" });
@@ -108,15 +99,7 @@ describe("WebhookAlertSink", () => {
   it("close() ends a backoff at once: no further attempt, no wait for the retry", async () => {
     const r = await receiver([503, 503, 503]);
     cleanup.push(r.close);
-    const sink = new WebhookAlertSink({
-      url: r.url,
-      secret: SECRET,
-      maxAttempts: 3,
-      retryBaseMs: 60_000,
-      timeoutMs: 1000,
-      closeGraceMs: 50,
-      logger: silentLogger(),
-    });
+    const sink = sinkTo(r.url, { maxAttempts: 3, retryBaseMs: 60_000, closeGraceMs: 50 });
     sink.notify({ type: "auth.lockout", severity: "warning", summary: "x" });
     await until(() => r.received.length === 1);
     const started = Date.now();
