@@ -99,17 +99,14 @@ export function writeImage(image: MemoryImage, memory: WebAssembly.Memory): void
   const view = bufferOf(memory);
   if (view.byteLength < image.byteLength) throw new RangeError("memory is smaller than the image");
   let next = 0;
-  let at = 0;
   for (let i = 0; i < image.runs.length; i += 2) {
     const offset = image.runs[i] ?? 0;
-    const length = image.runs[i + 1] ?? 0;
     zeroDirtyMemory(memory, next, offset);
-    view.set(image.data.subarray(at, at + length), offset);
-    at += length;
-    next = offset + length;
+    next = offset + (image.runs[i + 1] ?? 0);
   }
   // The image's zero tail and everything the memory grew past it, in one scan.
   zeroDirtyMemory(memory, next, view.byteLength);
+  writeRuns(image, memory);
 }
 
 /** Copies `image`'s runs into `memory`, leaving every other byte as it is. */

@@ -130,7 +130,8 @@ export class WasmSandbox implements LoadingSandbox {
       const load = loads[i] ?? Promise.resolve({ ok: false as const, reason: "not loaded" });
       sandbox.settled.set(language, sandbox.follow(language, load, started));
     });
-    sandbox.allLoaded = Promise.all(sandbox.settled.values()).then(() => undefined);
+    // The end of the loads counts as activity: a request for the language just announced may be on its way.
+    sandbox.allLoaded = Promise.all(sandbox.settled.values()).then(() => sandbox.activity.touch());
     sandbox.allWarmedUp = sandbox.allLoaded.then(() => sandbox.warmUp());
     return sandbox;
   }
@@ -182,7 +183,6 @@ export class WasmSandbox implements LoadingSandbox {
    */
   async quietAfterLoads(): Promise<void> {
     await this.allLoaded;
-    this.activity.touch();
     await this.activity.quiet(this.shutdown.signal);
   }
 
@@ -193,7 +193,6 @@ export class WasmSandbox implements LoadingSandbox {
    * stopped by a host limit or a shutdown changes nothing.
    */
   private async warmUp(): Promise<void> {
-    this.activity.touch();
     for (const [language] of this.states) {
       await this.activity.quiet(this.shutdown.signal);
       if (this.shutdown.signal.aborted) return;
