@@ -32,16 +32,23 @@ export interface RestoredSpares {
   readonly recycled: number;
 }
 
+/**
+ * `prime`, when given, finishes each spare once restored: the runtime's per-instance work that
+ * needs no request (Python reseeds `random`), done ahead like the restore instead of in the run.
+ */
 export async function restoredSpares(
   target: RestoreTarget,
   options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
+  prime?: (spare: FreshInstance) => void,
 ): Promise<RestoredSpares> {
   const startBytes = restoredPages(target) * WASM_PAGE_BYTES;
   const memories = new MemoryRecycler(startBytes);
   const pool = new SparePool<FreshInstance>({
     prepare: async (limitBytes) => {
       const reuse = memories.take(limitBytes);
-      return reuse ? restoreInto(target, reuse) : prepareRestored(target, limitBytes);
+      const spare = reuse ? restoreInto(target, reuse) : prepareRestored(target, limitBytes);
+      prime?.(spare);
+      return spare;
     },
     capacity: options.spares,
     minAvailableMemoryBytes: options.minAvailableMemoryBytes,

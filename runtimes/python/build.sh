@@ -302,7 +302,7 @@ pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
   echo "  ($(LC_ALL=C date -u -d "@$SOURCE_EPOCH" '+%b %d %Y %H:%M:%S') UTC), given as \`DATE\`/\`TIME\` in \`CFLAGS_NODIST\`"
   echo "- reactor: \`runtimes/python/reactor.c\`, \`-mexec-model=reactor -z stack-size=8388608"
   echo "  -Wl,--stack-first -Wl,--initial-memory=16777216 -Wl,--strip-all\`, then \`wasm-strip\`"
-  echo "- exports: \`_initialize\`, \`pyreactor_init\`, \`pyreactor_import\`, \`pyreactor_run\`,"
+  echo "- exports: \`_initialize\`, \`pyreactor_init\`, \`pyreactor_import\`, \`pyreactor_prime\`, \`pyreactor_run\`,"
   echo "  \`pyreactor_alloc\`, \`pyreactor_free\`, \`memory\`; imports: \`wasi_snapshot_preview1\` only"
   echo "- stdlib extension modules not built (configure state): ${MISSING:-none}"
   echo

@@ -38,6 +38,7 @@ export class PythonGuest {
   private readonly initializeFn: () => void;
   private readonly initFn: () => number;
   private readonly importFn: (ptr: number, len: number) => number;
+  private readonly primeFn: () => number;
   private readonly runFn: (ptr: number, len: number) => number;
   private readonly allocFn: (size: number) => number;
 
@@ -49,6 +50,7 @@ export class PythonGuest {
     this.initializeFn = fn(e._initialize, "_initialize") as () => void;
     this.initFn = fn(e.pyreactor_init, "pyreactor_init") as () => number;
     this.importFn = fn(e.pyreactor_import, "pyreactor_import") as (ptr: number, len: number) => number;
+    this.primeFn = fn(e.pyreactor_prime, "pyreactor_prime") as () => number;
     this.runFn = fn(e.pyreactor_run, "pyreactor_run") as (ptr: number, len: number) => number;
     this.allocFn = fn(e.pyreactor_alloc, "pyreactor_alloc") as (size: number) => number;
   }
@@ -68,6 +70,14 @@ export class PythonGuest {
     if (modules.length === 0) return;
     const { ptr, len } = this.place(new TextEncoder().encode(modules.join(",")));
     if (this.importFn(ptr, len) !== 0) throw new Error(`pyreactor_import failed for ${modules.join(",")}`);
+  }
+
+  /**
+   * Reseed `random` ahead of the run, on an instance restored from the snapshot (never on the one a
+   * snapshot is taken of: every instance would share its stream). Needs only random_get.
+   */
+  prime(): void {
+    if (this.primeFn() !== 0) throw new Error("pyreactor_prime failed");
   }
 
   /** Run the one execution of this instance; returns pyreactor_run's raw result. */

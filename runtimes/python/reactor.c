@@ -5,6 +5,8 @@
  *   pyreactor_init()               interpreter up (site, encodings, os, io imported);
  *   pyreactor_import(names, len)   optional, import more modules (comma-separated names);
  *                                  after these two the instance is a snapshot point;
+ *   pyreactor_prime()              optional, on an instance restored from the snapshot, before its
+ *                                  run: reseed `random` ahead of time (never before the snapshot);
  *   pyreactor_run(req, len)        once: apply the per-execution request and run the script.
  * `pyreactor_alloc` / `pyreactor_free` let the host place strings in guest memory.
  *
@@ -29,6 +31,7 @@
 #define EXPORT(name) __attribute__((export_name(name)))
 
 static int initialized = 0;
+static int primed = 0;
 static int ran = 0;
 
 /*
@@ -159,6 +162,33 @@ static long parse_count(const char *text) {
   return value;
 }
 
+/*
+ * A module pyreactor_init imported, from sys.modules (new reference; NULL with an exception if it is
+ * gone): PyImport_ImportModule's trip through __import__ costs a run ~10 us each time. Only before
+ * the script runs: after it, sys.modules is the guest's to change (finish imports atexit the usual
+ * way, so deleting it from sys.modules does not skip the exit handlers).
+ */
+static PyObject *imported(const char *name) {
+  PyObject *key = PyUnicode_FromString(name);
+  PyObject *module = key ? PyImport_GetModule(key) : NULL;
+  Py_XDECREF(key);
+  if (!module && !PyErr_Occurred()) PyErr_Format(PyExc_ImportError, "%s is not imported", name);
+  return module;
+}
+
+/*
+ * os.path.dirname(path) for a POSIX path, in C (the call into posixpath costs a run ~15 us): up to
+ * the last '/', without trailing slashes unless that is all there is; "" when there is no '/'.
+ */
+static PyObject *script_directory(const char *path) {
+  const char *slash = strrchr(path, '/');
+  size_t length = slash ? (size_t)(slash - path) + 1 : 0;
+  size_t kept = length;
+  while (kept > 0 && path[kept - 1] == '/') kept--;
+  if (kept > 0) length = kept;
+  return PyUnicode_DecodeFSDefaultAndSize(path, (Py_ssize_t)length);
+}
+
 /* sys.argv = argv; sys.path[0] = dirname(argv[0]) as `python3 main.py` does. */
 static int apply_argv(const char **cursor, const char *end) {
   const char *count = next_field(cursor, end);
@@ -166,8 +196,10 @@ static int apply_argv(const char **cursor, const char *end) {
   if (argc < 1) return -1;
   PyObject *list = PyList_New(0);
   if (!list) return -1;
+  const char *script = NULL;
   for (long i = 0; i < argc; i++) {
     const char *arg = next_field(cursor, end);
+    if (i == 0) script = arg;
     PyObject *item = arg ? PyUnicode_DecodeFSDefault(arg) : NULL;
     if (!item || PyList_Append(list, item) != 0) {
       Py_XDECREF(item);
@@ -177,13 +209,10 @@ static int apply_argv(const char **cursor, const char *end) {
     Py_DECREF(item);
   }
   int rc = PySys_SetObject("argv", list);
-  PyObject *script = PyList_GetItem(list, 0);
   PyObject *path = PySys_GetObject("path"); /* borrowed */
-  PyObject *os_path = rc == 0 ? PyImport_ImportModule("os.path") : NULL;
-  PyObject *dir = os_path ? PyObject_CallMethod(os_path, "dirname", "O", script) : NULL;
+  PyObject *dir = rc == 0 ? script_directory(script) : NULL;
   if (!dir || !path || PyList_Insert(path, 0, dir) != 0) rc = -1;
   Py_XDECREF(dir);
-  Py_XDECREF(os_path);
   Py_DECREF(list);
   return rc;
 }
@@ -193,10 +222,13 @@ static int apply_env(const char **cursor, const char *end) {
   const char *count = next_field(cursor, end);
   long envc = count ? parse_count(count) : -1;
   if (envc < 0) return -1;
-  PyObject *os = PyImport_ImportModule("os");
+  PyObject *os = imported("os");
   PyObject *environ = os ? PyObject_GetAttrString(os, "environ") : NULL;
-  PyObject *cleared = environ ? PyObject_CallMethod(environ, "clear", NULL) : NULL;
-  int rc = cleared ? 0 : -1;
+  /* Empty in a restored snapshot (WASI's environment is empty at boot): clear() walks
+     MutableMapping.popitem in Python, ~10 us even then. */
+  Py_ssize_t size = environ ? PyObject_Size(environ) : -1;
+  PyObject *cleared = size > 0 ? PyObject_CallMethod(environ, "clear", NULL) : NULL;
+  int rc = size == 0 || cleared ? 0 : -1;
   Py_XDECREF(cleared);
   for (long i = 0; rc == 0 && i < envc; i++) {
     const char *pair = next_field(cursor, end);
@@ -224,6 +256,22 @@ static int reseed_random(void) {
   PyObject *done = PyObject_CallMethod(random, "seed", NULL);
   Py_XDECREF(done);
   return done ? 0 : -1;
+}
+
+/*
+ * The per-instance work that does not depend on the request, done while the instance waits for it:
+ * reseeding `random` asks the host for 2,496 bytes in ten random_get calls (wasi-libc's getentropy
+ * gives at most 256 at a time), ~0.1 of a run's ~0.3 ms. Called on a restored instance only: a
+ * snapshot taken after it would hand every instance the same stream again.
+ */
+EXPORT("pyreactor_prime") int pyreactor_prime(void) {
+  if (!initialized || primed || ran) return -1;
+  if (reseed_random() != 0) {
+    PyErr_Clear();
+    return -1;
+  }
+  primed = 1;
+  return 0;
 }
 
 /* The exit status for a pending SystemExit, printing its message as python3 does. */
@@ -337,7 +385,7 @@ EXPORT("pyreactor_run") int pyreactor_run(const char *request, size_t length) {
   const char *script = NULL;
   const char *argc_field = cursor;
   if (next_field(&argc_field, end)) script = argc_field; /* argv[0] follows argc */
-  if (apply_argv(&cursor, end) != 0 || apply_env(&cursor, end) != 0 || reseed_random() != 0) {
+  if (apply_argv(&cursor, end) != 0 || apply_env(&cursor, end) != 0 || (!primed && reseed_random() != 0)) {
     if (PyErr_Occurred()) PyErr_Print();
     return -1;
   }

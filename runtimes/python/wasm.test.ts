@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
 import { DEFAULT_LIMITS, type Limits } from "../../src/sandbox/limits.js";
-import type { ExecutionRequest, WorkspaceFile } from "../../src/sandbox/types.js";
+import { type ExecutionRequest, WORKSPACE, type WorkspaceFile } from "../../src/sandbox/types.js";
 import { PreparationGauge } from "../../src/sandbox/wasm/preparation-gauge.js";
 import {
   DEFAULT_RUNNER_OPTIONS,
@@ -16,7 +16,12 @@ import {
 } from "../../src/sandbox/wasm/runtime.js";
 import { python as cases } from "../../test/conformance/cases/python.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
-import { pythonWasmRuntime } from "./wasm.js";
+import { prepareRestored } from "../../wasm/host/snapshot-module.js";
+import { randomOnlyHost } from "../../wasm/host/wasi-host.js";
+import { encodeRunRequest, PythonGuest } from "./guest.js";
+import { createPythonHost } from "./instance.js";
+import { isPythonAssets, pythonWasmRuntime } from "./wasm.js";
+import { SCRIPT_PATH } from "./wasm-runner.js";
 
 class CappedSink implements OutputSink {
   private readonly chunks: Uint8Array[] = [];
@@ -432,6 +437,53 @@ describe("python on wasm: isolation", () => {
     expect(new Set(randoms.map((r) => r.stdout)).size).toBe(3);
     const urandoms = await Promise.all([1, 2].map(() => run("import os; print(os.urandom(8).hex())")));
     expect(urandoms[0]?.stdout).not.toBe(urandoms[1]?.stdout);
+  });
+
+  describe("priming a restored instance (pyreactor_prime)", () => {
+    /** A restored instance, primed or not, that runs `code` once; its stdout. */
+    function runRestored(code: string, prime: boolean): string {
+      if (!isPythonAssets(assets)) throw new Error("not Python's assets");
+      const spare = prepareRestored(assets, DEFAULT_LIMITS.memoryLimitBytes);
+      const guest = new PythonGuest(spare.instance, spare.memory);
+      if (prime) spare.prepareWith(randomOnlyHost(spare.memory), () => guest.prime());
+      const stdout = new CappedSink(4096);
+      const stderr = new CappedSink(4096);
+      const { host } = createPythonHost(assets.stdlib, {
+        files: [file("main.py", code)],
+        stdin: "",
+        maxFilesystemBytes: DEFAULT_LIMITS.maxFilesystemBytes,
+        library: assets.library,
+        context: {
+          stdout,
+          stderr,
+          deadline: Date.now() + 10_000,
+          cancelled: () => false,
+          http: () => NO_NETWORK_REPLY,
+        },
+      });
+      spare.attach(host);
+      const status = guest.run(encodeRunRequest({ cwd: WORKSPACE, argv: [SCRIPT_PATH], env: {} }));
+      expect({ status, stderr: stderr.text() }).toEqual({ status: 0, stderr: "" });
+      return stdout.text();
+    }
+
+    it("gives each primed instance its own random stream, and reseeds in the run one not primed", () => {
+      const primed = [runRestored(cases.printRandom, true), runRestored(cases.printRandom, true)];
+      const unprimed = [runRestored(cases.printRandom, false), runRestored(cases.printRandom, false)];
+      expect(new Set([...primed, ...unprimed]).size).toBe(4);
+    });
+
+    it("reseeds from the host's random_get, and only once, before the run", () => {
+      if (!isPythonAssets(assets)) throw new Error("not Python's assets");
+      const spare = prepareRestored(assets, DEFAULT_LIMITS.memoryLimitBytes);
+      const guest = new PythonGuest(spare.instance, spare.memory);
+      const noImports = { imports: {}, bind: () => undefined };
+      expect(() => spare.prepareWith(noImports, () => guest.prime())).toThrow(/random_get called before/);
+      const other = prepareRestored(assets, DEFAULT_LIMITS.memoryLimitBytes);
+      const primed = new PythonGuest(other.instance, other.memory);
+      other.prepareWith(randomOnlyHost(other.memory), () => primed.prime());
+      expect(() => other.prepareWith(randomOnlyHost(other.memory), () => primed.prime())).toThrow(/pyreactor_prime/);
+    });
   });
 
   it("does not leak the host environment", async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { restoredSpares } from "../../runtimes/restored-spares.js";
-import { WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
+import { DEFAULT_LIMITS, WASM_PAGE_BYTES } from "../../src/sandbox/limits.js";
 import { applySegments, detachActiveData } from "./detach-data.js";
 import { exportMutableGlobals } from "./global-export.js";
 import { importMemory } from "./memory-import.js";
@@ -140,5 +140,40 @@ describe("restoredSpares recycling", () => {
     expect((await spares.pool.take(2 * LIMIT)).memory).not.toBe(third.memory);
     expect(spares.recycled).toBe(1);
     expect(restoredPages(target)).toBe(3);
+  });
+});
+
+describe("prepareWith (the host preparing a never-used instance)", () => {
+  const host = (bound: WebAssembly.Instance[]) => ({
+    imports: {},
+    bind: (instance: WebAssembly.Instance) => void bound.push(instance),
+  });
+
+  it("binds the preparing host for the work only, then leaves the instance to its execution's host", async () => {
+    const fresh = prepareRestored(await bootedTarget(), LIMIT);
+    const bound: WebAssembly.Instance[] = [];
+    let ran = 0;
+    fresh.prepareWith(host(bound), () => ran++);
+    expect(() =>
+      fresh.prepareWith(host(bound), () => {
+        throw new Error("the work failed");
+      }),
+    ).toThrow("the work failed");
+    expect(ran).toBe(1);
+    fresh.attach(host(bound));
+    expect(bound).toEqual([fresh.instance, fresh.instance, fresh.instance]);
+    expect(() => fresh.prepareWith(host(bound), () => ran++)).toThrow(/already has its WASI host/);
+    expect(ran).toBe(1);
+  });
+
+  it("is how restoredSpares primes every spare, recycled or not, before take() hands it out", async () => {
+    const primed: WebAssembly.Instance[] = [];
+    const spares = await restoredSpares(await bootedTarget(), undefined, (spare) => primed.push(spare.instance));
+    const first = await spares.pool.take(DEFAULT_LIMITS.memoryLimitBytes); // the spare primed at start
+    expect(primed).toEqual([first.instance]);
+    spares.recycle(first.memory, DEFAULT_LIMITS.memoryLimitBytes);
+    const second = await spares.pool.take(DEFAULT_LIMITS.memoryLimitBytes); // prepared now, on that memory
+    expect(second.memory).toBe(first.memory);
+    expect(primed).toEqual([first.instance, second.instance]);
   });
 });

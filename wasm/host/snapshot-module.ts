@@ -90,6 +90,11 @@ export interface FreshInstance {
   readonly memory: WebAssembly.Memory;
   /** Connect the execution's WASI host; before this, every WASI import throws. Once per instance. */
   attach(host: WasiHost): void;
+  /**
+   * Runs `work` (the host preparing this never-used instance ahead of its execution, e.g. Python's
+   * reseeding) with `host` answering its WASI imports, then detaches `host` again. Before attach().
+   */
+  prepareWith(host: WasiHost, work: () => void): void;
 }
 
 export interface InstanceTarget {
@@ -122,6 +127,16 @@ export function instantiateFresh(target: InstanceTarget, memory: WebAssembly.Mem
       if (host) throw new Error("this instance already has its WASI host");
       next.bind(instance);
       host = next;
+    },
+    prepareWith(preparing: WasiHost, work: () => void): void {
+      if (host) throw new Error("this instance already has its WASI host");
+      preparing.bind(instance);
+      host = preparing;
+      try {
+        work();
+      } finally {
+        host = undefined;
+      }
     },
   };
 }

@@ -52,6 +52,23 @@ export interface WasiHost {
   bind(instance: WebAssembly.Instance): void;
 }
 
+/** random_get: fills the guest's buffer from the host's CSPRNG. */
+function randomGet(buffer: () => ArrayBufferLike): WasiFunction {
+  return (ptr: number, len: number): number => {
+    randomFillSync(new Uint8Array(buffer(), ptr, len));
+    return wasi.ERRNO_SUCCESS;
+  };
+}
+
+/**
+ * The host a never-used instance on `memory` is prepared with before its execution's host is
+ * attached (snapshot-module.ts `prepareWith`): random_get only. Any other import throws there, so
+ * preparing cannot reach files, clocks or output.
+ */
+export function randomOnlyHost(memory: WebAssembly.Memory): WasiHost {
+  return { imports: { random_get: randomGet(() => memory.buffer) }, bind: () => undefined };
+}
+
 /** Every preview1 function; those the host does not implement answer ERRNO_NOSYS. */
 export const PREVIEW1_FUNCTIONS = [
   "args_get",
@@ -256,10 +273,7 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
     proc_exit: (code: number): never => {
       throw new WasiExit(code);
     },
-    random_get: (ptr: number, len: number): number => {
-      randomFillSync(new Uint8Array(memory().buffer, ptr, len));
-      return wasi.ERRNO_SUCCESS;
-    },
+    random_get: randomGet(() => memory().buffer),
     sched_yield: (): number => wasi.ERRNO_SUCCESS,
   };
 
