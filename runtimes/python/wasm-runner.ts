@@ -1,8 +1,8 @@
 /**
  * One Python execution: a never-used instance restored from the snapshot on a fresh capped Memory,
  * prepared ahead of time by a SparePool (one spare per worker by default, refilled after each
- * run) and primed there (pyreactor_prime reseeds `random` with only random_get to call: ~0.1 ms
- * off each run), then pyreactor_run. The instance is dropped after its one execution.
+ * run) and primed there (pyreactor_prime reseeds `random`, with only random_get and the clocks to
+ * call: ~0.1 ms off each run), then pyreactor_run. The instance is dropped after its one execution.
  *
  * Outcomes:
  * - pyreactor_run returns n (0..255) -> exitCode n, NON_ZERO_EXIT when n != 0 (an uncaught exception
@@ -33,7 +33,7 @@ import {
 } from "../../src/sandbox/wasm/runtime.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { restoredPages } from "../../wasm/host/snapshot-module.js";
-import { isWasiExit, randomOnlyHost } from "../../wasm/host/wasi-host.js";
+import { isWasiExit, preparingHost } from "../../wasm/host/wasi-host.js";
 import { restoredSpares } from "../restored-spares.js";
 import { encodeRunRequest, MEMORY_ERROR_FLAG, PythonGuest } from "./guest.js";
 import { createPythonHost } from "./instance.js";
@@ -68,7 +68,7 @@ export async function createPythonRunner(
   // Not counted by the preparation gauge: a run is better off waiting for Python's ~1.8 ms
   // rewrite than running beside it (preparation-gauge.ts).
   const restored = await restoredSpares(assets, { ...options, gauge: undefined }, (spare) =>
-    spare.prepareWith(randomOnlyHost(spare.memory), () => new PythonGuest(spare.instance, spare.memory).prime()),
+    spare.prepareWith(preparingHost(spare.memory), () => new PythonGuest(spare.instance, spare.memory).prime()),
   );
   const spares = restored.pool;
   return {

@@ -17,7 +17,7 @@ import {
 import { python as cases } from "../../test/conformance/cases/python.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 import { prepareRestored } from "../../wasm/host/snapshot-module.js";
-import { randomOnlyHost } from "../../wasm/host/wasi-host.js";
+import { preparingHost } from "../../wasm/host/wasi-host.js";
 import { encodeRunRequest, PythonGuest } from "./guest.js";
 import { createPythonHost } from "./instance.js";
 import { isPythonAssets, pythonWasmRuntime } from "./wasm.js";
@@ -445,7 +445,7 @@ describe("python on wasm: isolation", () => {
       if (!isPythonAssets(assets)) throw new Error("not Python's assets");
       const spare = prepareRestored(assets, DEFAULT_LIMITS.memoryLimitBytes);
       const guest = new PythonGuest(spare.instance, spare.memory);
-      if (prime) spare.prepareWith(randomOnlyHost(spare.memory), () => guest.prime());
+      if (prime) spare.prepareWith(preparingHost(spare.memory), () => guest.prime());
       const stdout = new CappedSink(4096);
       const stderr = new CappedSink(4096);
       const { host } = createPythonHost(assets.stdlib, {
@@ -481,8 +481,8 @@ describe("python on wasm: isolation", () => {
       expect(() => spare.prepareWith(noImports, () => guest.prime())).toThrow(/random_get called before/);
       const other = prepareRestored(assets, DEFAULT_LIMITS.memoryLimitBytes);
       const primed = new PythonGuest(other.instance, other.memory);
-      other.prepareWith(randomOnlyHost(other.memory), () => primed.prime());
-      expect(() => other.prepareWith(randomOnlyHost(other.memory), () => primed.prime())).toThrow(/pyreactor_prime/);
+      other.prepareWith(preparingHost(other.memory), () => primed.prime());
+      expect(() => other.prepareWith(preparingHost(other.memory), () => primed.prime())).toThrow(/pyreactor_prime/);
     });
   });
 

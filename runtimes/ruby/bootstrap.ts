@@ -17,6 +17,8 @@ export const MEMORY_EXHAUSTED_STATUS = -2;
 export const BOOTSTRAP_FAILED_STATUS = -3;
 /** Where the snapshot keeps the compiled bootstrap until an execution takes it. */
 export const BOOTSTRAP_GLOBAL = "$__inline_sandbox_bootstrap";
+/** Where the snapshot keeps the bootstrap's prime step (BOOTSTRAP_PRIME) until a spare takes it. */
+export const PRIME_GLOBAL = "$__inline_sandbox_prime";
 
 function hex(value: string): string {
   return Buffer.from(value, "utf8").toString("hex");
@@ -40,6 +42,11 @@ $0 = ${JSON.stringify(SCRIPT_PATH)}
 Dir.chdir(${JSON.stringify(WORKSPACE)})
 ${BOOTSTRAP_GLOBAL} = (lambda do
   handlers = []
+  seeded = false
+  ${PRIME_GLOBAL} = lambda do
+    srand
+    seeded = true
+  end
   Kernel.send(:define_method, :at_exit) do |&block|
     raise ArgumentError, "called without a block" unless block
     handlers << block
@@ -85,7 +92,7 @@ ${BOOTSTRAP_GLOBAL} = (lambda do
   lambda do |argv_hex, env_hex|
     ENV.replace(env_hex.map(&decode).each_slice(2).to_h)
     ARGV.replace(argv_hex.map(&decode))
-    srand
+    srand unless seeded
     status = run.call(-> { RubyVM::InstructionSequence.compile_file(${JSON.stringify(SCRIPT_PATH)}).eval })
     while (handler = handlers.pop)
       code = run.call(handler)
@@ -115,16 +122,25 @@ nil
  * -0.31 ms pausing 10 ms (faster in 11 of 12 rounds) and -0.24 ms back-to-back (6 of 8). Moving the
  * constant parts into the definition (above) was worth nothing on its own (+0.001 ms, 5 of 10); with
  * the warm-up it was -0.04 ms (7 of 10). It leaves nothing an execution could see: ARGV and
- * ENV are what every execution replaces, the PRNG is reseeded by every execution, the script
+ * ENV are what every execution replaces, the PRNG is reseeded for every execution, the script
  * defines nothing, and the boot collects the garbage before the capture.
  */
 export const BOOTSTRAP_WARM_UP = `${BOOTSTRAP_GLOBAL}.call([], [])`;
 
 /**
- * What the host evaluates per execution: takes the bootstrap out of its global (the script sees
- * nil there) and runs it with the request's args and env.
+ * What the host evaluates on a spare, once restored and before its execution (wasm-runner.ts, with
+ * only WASI's random_get and clocks to call): takes the prime step out of its global and seeds the
+ * PRNG, which the bootstrap then does not do again. ~0.1 ms off each run, mostly a restored
+ * instance's first random_get. Never in the snapshot interpreter: every instance would share its seed.
+ */
+export const BOOTSTRAP_PRIME = `(__p = ${PRIME_GLOBAL}; ${PRIME_GLOBAL} = nil; __p.call; 0)`;
+
+/**
+ * What the host evaluates per execution: takes the bootstrap and its prime step out of their
+ * globals (the script sees nil there) and runs it with the request's args and env. A spare nobody
+ * primed is seeded here.
  */
 export function bootstrapCall(args: readonly string[], env: Readonly<Record<string, string>>): string {
   const envPairs = Object.entries(env).flat();
-  return `(__b = ${BOOTSTRAP_GLOBAL}; ${BOOTSTRAP_GLOBAL} = nil; __b.call(${hexList(args)}, ${hexList(envPairs)}))`;
+  return `(__b = ${BOOTSTRAP_GLOBAL}; ${BOOTSTRAP_GLOBAL} = nil; ${PRIME_GLOBAL} = nil; __b.call(${hexList(args)}, ${hexList(envPairs)}))`;
 }

@@ -1,7 +1,8 @@
 /**
  * One Ruby execution: a never-used instance restored from the snapshot on a fresh capped Memory,
  * prepared ahead of time by a SparePool (one spare per worker by default, refilled after each
- * run), then the bootstrap, then the outcome. The instance is dropped after its one execution.
+ * run) and primed there (bootstrap.ts BOOTSTRAP_PRIME seeds the PRNG), then the bootstrap, then
+ * the outcome. The instance is dropped after its one execution.
  *
  * Outcomes:
  * - bootstrap returns status 0 -> exitCode 0, no error; status n -> exitCode n, NON_ZERO_EXIT;
@@ -24,10 +25,10 @@ import {
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { httpDevicePreopen } from "../../wasm/host/http-device.js";
 import { type RestoreTarget, restoredPages } from "../../wasm/host/snapshot-module.js";
-import { createWasiHost, isWasiExit } from "../../wasm/host/wasi-host.js";
+import { createWasiHost, isWasiExit, preparingHost } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { restoredSpares } from "../restored-spares.js";
-import { BOOTSTRAP_FAILED_STATUS, bootstrapCall, MEMORY_EXHAUSTED_STATUS } from "./bootstrap.js";
+import { BOOTSTRAP_FAILED_STATUS, BOOTSTRAP_PRIME, bootstrapCall, MEMORY_EXHAUSTED_STATUS } from "./bootstrap.js";
 import { fixnumValue, RubyGuest, sealedRubyImports } from "./ruby-abi.js";
 import { decodeStdlib, rubyPreopens, stdlibTree } from "./stdlib.js";
 import type { RubyAssets } from "./wasm.js";
@@ -57,7 +58,12 @@ export async function createRubyRunner(
     ...assets,
     otherImports: sealedRubyImports(assets.module, assets.memoryImport),
   };
-  const restored = await restoredSpares(target, options);
+  const restored = await restoredSpares(target, options, (spare) =>
+    spare.prepareWith(preparingHost(spare.memory), () => {
+      const { value, state } = new RubyGuest(spare.instance).evalProtect(BOOTSTRAP_PRIME);
+      if (state !== 0 || fixnumValue(value) !== 0) throw new Error("the ruby bootstrap's prime step failed");
+    }),
+  );
   const stdlib = stdlibTree(decodeStdlib(assets.stdlib));
   const spares = restored.pool;
   return {

@@ -1,9 +1,18 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { NO_NETWORK_REPLY } from "../../src/sandbox/host-call.js";
+import { DEFAULT_LIMITS } from "../../src/sandbox/limits.js";
 import { PreparationGauge } from "../../src/sandbox/wasm/preparation-gauge.js";
 import { DEFAULT_RUNNER_OPTIONS, type Runner, type RuntimeAssets } from "../../src/sandbox/wasm/runtime.js";
 import { ruby as cases } from "../../test/conformance/cases/ruby.js";
-import { rubyWasmRuntime } from "./wasm.js";
-import { fromUtf8, runRuby, utf8 } from "./wasm-test-support.js";
+import { httpDevicePreopen } from "../../wasm/host/http-device.js";
+import { prepareRestored } from "../../wasm/host/snapshot-module.js";
+import { createWasiHost, preparingHost } from "../../wasm/host/wasi-host.js";
+import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
+import { BOOTSTRAP_PRIME, bootstrapCall } from "./bootstrap.js";
+import { fixnumValue, RubyGuest, sealedRubyImports } from "./ruby-abi.js";
+import { decodeStdlib, rubyPreopens, stdlibTree } from "./stdlib.js";
+import { isRubyAssets, rubyWasmRuntime } from "./wasm.js";
+import { CaptureSink, fromUtf8, runRuby, utf8 } from "./wasm-test-support.js";
 
 const MiB = 1024 * 1024;
 let assets: RuntimeAssets;
@@ -56,8 +65,11 @@ describe("ruby.wasm runtime", () => {
   it("starts clean although the snapshot ran the bootstrap once (BOOTSTRAP_WARM_UP)", async () => {
     // No ARGV, ENV or at_exit handler left from the boot's run, and the bootstrap's global is nil
     // to the script (this execution took it).
-    const r = await runRuby(runner, 'at_exit { puts "own handler" }\np ARGV, ENV.to_h, $__inline_sandbox_bootstrap\n');
-    expect(r).toMatchObject({ exitCode: 0, stdout: "[]\n{}\nnil\nown handler\n", stderr: "" });
+    const r = await runRuby(
+      runner,
+      'at_exit { puts "own handler" }\np ARGV, ENV.to_h, $__inline_sandbox_bootstrap, $__inline_sandbox_prime\n',
+    );
+    expect(r).toMatchObject({ exitCode: 0, stdout: "[]\n{}\nnil\nnil\nown handler\n", stderr: "" });
   });
 
   it("runs in /workspace with the request's files and returns what it wrote", async () => {
@@ -230,5 +242,58 @@ describe("ruby.wasm runtime", () => {
     const second = await runRuby(runner, cases.printRandom);
     expect(second.stdout).not.toBe(first.stdout);
     expect(Number(second.stdout)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("ruby.wasm: priming a restored instance (BOOTSTRAP_PRIME)", () => {
+  /** A restored instance, primed or not, that runs `code` once through the bootstrap; its stdout. */
+  function runRestored(code: string, prime: boolean): string {
+    if (!isRubyAssets(assets)) throw new Error("not Ruby's assets");
+    const target = { ...assets, otherImports: sealedRubyImports(assets.module, assets.memoryImport) };
+    const spare = prepareRestored(target, DEFAULT_LIMITS.memoryLimitBytes);
+    const guest = new RubyGuest(spare.instance);
+    if (prime) spare.prepareWith(preparingHost(spare.memory), () => primeStep(guest));
+    const fs = createGuestFilesystem({ files: [{ path: "main.rb", content: utf8(code) }], maxFilesystemBytes: MiB });
+    const stdout = new CaptureSink(4096);
+    const stderr = new CaptureSink(4096);
+    const preopens = rubyPreopens(
+      fs.preopens,
+      stdlibTree(decodeStdlib(assets.stdlib)),
+      httpDevicePreopen(() => NO_NETWORK_REPLY),
+    );
+    const context = { stdout, stderr, deadline: Date.now() + 10_000, cancelled: () => false };
+    spare.attach(createWasiHost({ args: [], env: {}, stdin: "", context, preopens }));
+    const { value, state } = guest.evalProtect(bootstrapCall([], {}));
+    expect({ state, status: fixnumValue(value), stderr: stderr.text() }).toEqual({ state: 0, status: 0, stderr: "" });
+    return stdout.text();
+  }
+
+  function primeStep(guest: RubyGuest): number {
+    const { value, state } = guest.evalProtect(BOOTSTRAP_PRIME);
+    return state === 0 ? (fixnumValue(value) ?? -1) : -1;
+  }
+
+  it("gives each primed instance its own PRNG seed, and seeds in the run one not primed", () => {
+    // srand answers the seed in use (the one the prime step or the run chose); neither global is
+    // left for the script, primed or not.
+    const script = "p srand, $__inline_sandbox_prime, $__inline_sandbox_bootstrap\n";
+    const outputs = [true, true, false, false].map((prime) => runRestored(script, prime));
+    expect(outputs.every((out) => /^\d+\nnil\nnil\n$/.test(out))).toBe(true);
+    expect(new Set(outputs).size).toBe(4);
+  });
+
+  it("seeds from the host's random_get, and only once", () => {
+    if (!isRubyAssets(assets)) throw new Error("not Ruby's assets");
+    const target = { ...assets, otherImports: sealedRubyImports(assets.module, assets.memoryImport) };
+    const spare = prepareRestored(target, DEFAULT_LIMITS.memoryLimitBytes);
+    const guest = new RubyGuest(spare.instance);
+    const { random_get: _left, ...clocks } = preparingHost(spare.memory).imports;
+    const clocksOnly = { imports: clocks, bind() {} };
+    expect(() => spare.prepareWith(clocksOnly, () => primeStep(guest))).toThrow(/random_get called before/);
+    const other = prepareRestored(target, DEFAULT_LIMITS.memoryLimitBytes);
+    const primed = new RubyGuest(other.instance);
+    const statuses: number[] = [];
+    for (let i = 0; i < 2; i++) other.prepareWith(preparingHost(other.memory), () => statuses.push(primeStep(primed)));
+    expect(statuses).toEqual([0, -1]); // the step took itself out of its global: then nil.call raises
   });
 });

@@ -60,13 +60,37 @@ function randomGet(buffer: () => ArrayBufferLike): WasiFunction {
   };
 }
 
+/** The realtime and monotonic clocks in nanoseconds; null for any other clock id. */
+function wallClock(id: number): bigint | null {
+  switch (id) {
+    case wasi.CLOCKID_REALTIME:
+      return BigInt(Date.now()) * 1_000_000n;
+    case wasi.CLOCKID_MONOTONIC:
+      return BigInt(Math.round(performance.now() * 1e6));
+    default:
+      return null;
+  }
+}
+
 /**
  * The host a never-used instance on `memory` is prepared with before its execution's host is
- * attached (snapshot-module.ts `prepareWith`): random_get only. Any other import throws there, so
- * preparing cannot reach files, clocks or output.
+ * attached (snapshot-module.ts `prepareWith`): random_get and the realtime and monotonic clocks,
+ * what reseeding a PRNG asks for (Ruby's `srand` mixes the time into its seed). Any other import
+ * throws there, so preparing cannot reach files, the request's data or output.
  */
-export function randomOnlyHost(memory: WebAssembly.Memory): WasiHost {
-  return { imports: { random_get: randomGet(() => memory.buffer) }, bind: () => undefined };
+export function preparingHost(memory: WebAssembly.Memory): WasiHost {
+  return {
+    imports: {
+      random_get: randomGet(() => memory.buffer),
+      clock_time_get: (id: number, _precision: bigint, timePtr: number): number => {
+        const now = wallClock(id);
+        if (now === null) return wasi.ERRNO_INVAL;
+        new DataView(memory.buffer).setBigUint64(timePtr, now, true);
+        return wasi.ERRNO_SUCCESS;
+      },
+    },
+    bind: () => undefined,
+  };
 }
 
 /** Every preview1 function; those the host does not implement answer ERRNO_NOSYS. */
@@ -198,15 +222,11 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
 
   const clockNow = (id: number): bigint | null => {
     switch (id) {
-      case wasi.CLOCKID_REALTIME:
-        return BigInt(Date.now()) * 1_000_000n;
-      case wasi.CLOCKID_MONOTONIC:
-        return BigInt(Math.round(performance.now() * 1e6));
       case wasi.CLOCKID_PROCESS_CPUTIME_ID:
       case wasi.CLOCKID_THREAD_CPUTIME_ID:
         return BigInt(Math.round(performance.now() * 1e6)) - startedNs;
       default:
-        return null;
+        return wallClock(id);
     }
   };
 
