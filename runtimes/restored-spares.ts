@@ -20,6 +20,7 @@ import {
   restoredPages,
   restoreInto,
 } from "../wasm/host/snapshot-module.js";
+import { preparingHost } from "../wasm/host/wasi-host.js";
 
 export interface RestoredSpares {
   readonly pool: SparePool<FreshInstance>;
@@ -34,7 +35,8 @@ export interface RestoredSpares {
 
 /**
  * `prime`, when given, finishes each spare once restored: the runtime's per-instance work that
- * needs no request (Python reseeds `random`), done ahead like the restore instead of in the run.
+ * needs no request (Python and Ruby reseed their PRNG), done ahead like the restore instead of in
+ * the run, with only WASI's random_get and clocks reachable (wasi-host.ts `preparingHost`).
  */
 export async function restoredSpares(
   target: RestoreTarget,
@@ -47,7 +49,7 @@ export async function restoredSpares(
     prepare: async (limitBytes) => {
       const reuse = memories.take(limitBytes);
       const spare = reuse ? restoreInto(target, reuse) : prepareRestored(target, limitBytes);
-      prime?.(spare);
+      if (prime) spare.prepareWith(preparingHost(spare.memory), () => prime(spare));
       return spare;
     },
     capacity: options.spares,

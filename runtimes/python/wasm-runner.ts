@@ -33,7 +33,7 @@ import {
 } from "../../src/sandbox/wasm/runtime.js";
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { restoredPages } from "../../wasm/host/snapshot-module.js";
-import { isWasiExit, preparingHost } from "../../wasm/host/wasi-host.js";
+import { isWasiExit } from "../../wasm/host/wasi-host.js";
 import { restoredSpares } from "../restored-spares.js";
 import { encodeRunRequest, MEMORY_ERROR_FLAG, PythonGuest } from "./guest.js";
 import { createPythonHost } from "./instance.js";
@@ -68,7 +68,7 @@ export async function createPythonRunner(
   // Not counted by the preparation gauge: a run is better off waiting for Python's ~1.8 ms
   // rewrite than running beside it (preparation-gauge.ts).
   const restored = await restoredSpares(assets, { ...options, gauge: undefined }, (spare) =>
-    spare.prepareWith(preparingHost(spare.memory), () => new PythonGuest(spare.instance, spare.memory).prime()),
+    new PythonGuest(spare.instance, spare.memory).prime(),
   );
   const spares = restored.pool;
   return {

@@ -25,7 +25,7 @@ import {
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { httpDevicePreopen } from "../../wasm/host/http-device.js";
 import { type RestoreTarget, restoredPages } from "../../wasm/host/snapshot-module.js";
-import { createWasiHost, isWasiExit, preparingHost } from "../../wasm/host/wasi-host.js";
+import { createWasiHost, isWasiExit } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { restoredSpares } from "../restored-spares.js";
 import { BOOTSTRAP_FAILED_STATUS, BOOTSTRAP_PRIME, bootstrapCall, MEMORY_EXHAUSTED_STATUS } from "./bootstrap.js";
@@ -58,12 +58,10 @@ export async function createRubyRunner(
     ...assets,
     otherImports: sealedRubyImports(assets.module, assets.memoryImport),
   };
-  const restored = await restoredSpares(target, options, (spare) =>
-    spare.prepareWith(preparingHost(spare.memory), () => {
-      const { value, state } = new RubyGuest(spare.instance).evalProtect(BOOTSTRAP_PRIME);
-      if (state !== 0 || fixnumValue(value) !== 0) throw new Error("the ruby bootstrap's prime step failed");
-    }),
-  );
+  const restored = await restoredSpares(target, options, (spare) => {
+    const { value, state } = new RubyGuest(spare.instance).evalProtect(BOOTSTRAP_PRIME);
+    if (state !== 0 || fixnumValue(value) !== 0) throw new Error("the ruby bootstrap's prime step failed");
+  });
   const stdlib = stdlibTree(decodeStdlib(assets.stdlib));
   const spares = restored.pool;
   return {
