@@ -104,6 +104,21 @@ describe("ruby.wasm runtime", () => {
     expect(r.stderr).toBe("/workspace/main.rb:2:in '<main>': boom (RuntimeError)\n");
   });
 
+  it("parses the script with prism, as ruby 3.4 and require do, and names it in a syntax error", async () => {
+    const broken = "def f(\n  1 +\nend\n";
+    const script = await runRuby(runner, broken);
+    expect(script.exitCode).toBe(1);
+    expect(script.stderr).toMatch(/^\/workspace\/main\.rb:2: syntax errors found\n/);
+    const required = await runRuby(
+      runner,
+      `File.write("lib.rb", ${JSON.stringify(broken)})\nbegin\n  require_relative "lib"\nrescue SyntaxError => e\n  puts e.message\nend\n`,
+    );
+    expect(required.stdout).toMatch(/^\/workspace\/lib\.rb:2: syntax errors found\n/);
+    // The report below the first line is the same for both: one parser.
+    const tail = (text: string) => text.slice(text.indexOf("\n")).replace(/ \(SyntaxError\)\n$/, "");
+    expect(tail(script.stderr)).toBe(tail(required.stdout));
+  });
+
   it("runs at_exit handlers (nested ones too) and honours exit inside them", async () => {
     const r = await runRuby(runner, 'at_exit { puts "outer"; at_exit { puts "inner"; exit 5 } }\nputs "main"');
     expect(r.stdout).toBe("main\nouter\ninner\n");
