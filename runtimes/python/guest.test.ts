@@ -22,4 +22,15 @@ describe("encodeRunRequest", () => {
     });
     expect(fields(bytes)).toEqual(["/workspace", "2", "/workspace/main.py", "ab", "1", "OK=v", ""]);
   });
+
+  it("appends the source as its byte length, the bytes (NULs and all) and a NUL", () => {
+    const source = new TextEncoder().encode("print('é')\0x");
+    const bytes = encodeRunRequest({ cwd: "/w", argv: ["/w/main.py"], env: {}, source });
+    const head = new TextEncoder().encode("/w\x001\x00/w/main.py\x000\x0013\x00");
+    expect(source.byteLength).toBe(13);
+    expect(bytes.subarray(0, head.byteLength)).toEqual(head);
+    expect(bytes.subarray(head.byteLength, head.byteLength + 13)).toEqual(source);
+    expect(bytes.byteLength).toBe(head.byteLength + 14);
+    expect(bytes.at(-1)).toBe(0);
+  });
 });

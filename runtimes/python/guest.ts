@@ -1,6 +1,7 @@
 /**
  * The reactor's exports (runtimes/python/reactor.c) seen from the host, and the run request it
- * reads: NUL-terminated fields `cwd, argc, argv..., envc, NAME=value...`.
+ * reads: NUL-terminated fields `cwd, argc, argv..., envc, NAME=value...`, then optionally the
+ * script's source: its length in bytes as one more field, the bytes, and a NUL.
  */
 
 /** Bit set in pyreactor_run's result when the uncaught exception was a MemoryError. */
@@ -11,6 +12,12 @@ export interface RunRequestFields {
   /** argv[0] is the script path. */
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The script's bytes, also written to argv[0]: the reactor compiles them from memory instead of
+   * opening that file (it still opens the file if they hold a NUL, so python3's error for one is
+   * the same). Without it, the reactor reads the file.
+   */
+  readonly source?: Uint8Array;
 }
 
 /**
@@ -30,7 +37,13 @@ export function encodeRunRequest(fields: RunRequestFields): Uint8Array {
     String(env.length),
     ...env.map(([name, value]) => `${name}=${cString(value)}`),
   ];
-  return new TextEncoder().encode(`${parts.join("\0")}\0`);
+  const source = fields.source;
+  if (source === undefined) return new TextEncoder().encode(`${parts.join("\0")}\0`);
+  const head = new TextEncoder().encode(`${[...parts, String(source.byteLength)].join("\0")}\0`);
+  const request = new Uint8Array(head.byteLength + source.byteLength + 1);
+  request.set(head);
+  request.set(source, head.byteLength);
+  return request;
 }
 
 /** Typed access to the reactor's exports; throws if the module is not the reactor we built. */

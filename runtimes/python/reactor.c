@@ -162,6 +162,15 @@ static long parse_count(const char *text) {
   return value;
 }
 
+/* A byte count (the source's length): no upper bound but the request's own size. */
+static long parse_length(const char *text) {
+  char *stop = NULL;
+  errno = 0;
+  long value = strtol(text, &stop, 10);
+  if (errno || stop == text || *stop != '\0' || value < 0) return -1;
+  return value;
+}
+
 /*
  * A module pyreactor_init imported, from sys.modules (new reference; NULL with an exception if it is
  * gone): PyImport_ImportModule's trip through __import__ costs a run ~10 us each time. Only before
@@ -321,7 +330,32 @@ static int status_from_exception(void) {
   return 1 | flags;
 }
 
-static int run_script(const char *path) {
+/*
+ * Runs the script at `path` as `python3 path` would. `source` (NUL right after `source_length`
+ * bytes), when the request carried it, is that file's content: compiled from memory, which spares a
+ * run the fopen, reads and close of the file through the host (~0.05 ms of a ~0.2 ms `print(1)`).
+ * Compiling a string honours a BOM like a file does, and tracebacks still read their lines from the
+ * file. Source holding a NUL, or that may declare its encoding (PEP 263), goes through the file: a
+ * string's declaration is honoured too, but one Python does not know is reported differently
+ * ("File ..., line 0 / unknown encoding" against python3's "encoding problem").
+ */
+/* Whether one of the first two lines has "coding" after a '#': every PEP 263 declaration does. */
+static int may_declare_encoding(const char *source, size_t length) {
+  const char *line = source;
+  const char *end = source + length;
+  for (int i = 0; i < 2 && line < end; i++) {
+    const char *eol = memchr(line, '\n', (size_t)(end - line));
+    if (!eol) eol = end;
+    const char *hash = memchr(line, '#', (size_t)(eol - line));
+    for (const char *at = hash; at && eol - at >= 6; at++) {
+      if (memcmp(at, "coding", 6) == 0) return 1;
+    }
+    line = eol + 1;
+  }
+  return 0;
+}
+
+static int run_script(const char *path, const char *source, size_t source_length) {
   PyObject *main_module = PyImport_AddModule("__main__"); /* borrowed */
   if (!main_module) return -1;
   PyObject *globals = PyModule_GetDict(main_module);
@@ -332,13 +366,20 @@ static int run_script(const char *path) {
     return -1;
   }
   Py_DECREF(file);
-  FILE *fp = fopen(path, "rb");
-  if (!fp) {
-    fprintf(stderr, "python3: can't open file '%s': [Errno %d] %s\n", path, errno, strerror(errno));
-    return 2;
-  }
   PyCompilerFlags flags = _PyCompilerFlags_INIT;
-  PyObject *result = PyRun_FileExFlags(fp, path, Py_file_input, globals, globals, 1, &flags);
+  PyObject *result;
+  if (source && !memchr(source, '\0', source_length) && !may_declare_encoding(source, source_length)) {
+    PyObject *code = Py_CompileStringExFlags(source, path, Py_file_input, &flags, -1);
+    result = code ? PyEval_EvalCode(code, globals, globals) : NULL;
+    Py_XDECREF(code);
+  } else {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+      fprintf(stderr, "python3: can't open file '%s': [Errno %d] %s\n", path, errno, strerror(errno));
+      return 2;
+    }
+    result = PyRun_FileExFlags(fp, path, Py_file_input, globals, globals, 1, &flags);
+  }
   if (result) {
     Py_DECREF(result);
     return 0;
@@ -389,7 +430,20 @@ EXPORT("pyreactor_run") int pyreactor_run(const char *request, size_t length) {
     if (PyErr_Occurred()) PyErr_Print();
     return -1;
   }
-  int status = run_script(script);
+  /* Optional: the script's source, as its length and the bytes, NUL-terminated (guest.ts). */
+  const char *source = NULL;
+  size_t source_length = 0;
+  if (cursor < end) {
+    const char *length_field = next_field(&cursor, end);
+    long length = length_field ? parse_length(length_field) : -1;
+    if (length < 0 || (size_t)(end - cursor) != (size_t)length + 1 || cursor[length] != '\0') {
+      fprintf(stderr, "pyreactor: malformed source in the run request\n");
+      return -1;
+    }
+    source = cursor;
+    source_length = (size_t)length;
+  }
+  int status = run_script(script, source, source_length);
   if (status < 0) {
     if (PyErr_Occurred()) PyErr_Print();
     return status;

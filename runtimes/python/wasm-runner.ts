@@ -102,7 +102,12 @@ export async function createPythonRunner(
       let ended = false;
       try {
         const status = guest.run(
-          encodeRunRequest({ cwd: WORKSPACE, argv: [SCRIPT_PATH, ...request.args], env: request.env }),
+          encodeRunRequest({
+            cwd: WORKSPACE,
+            argv: [SCRIPT_PATH, ...request.args],
+            env: request.env,
+            source: script.content,
+          }),
         );
         ended = true;
         if (status < 0) throw new Error(`pyreactor_run could not start the script (status ${status})`);

@@ -18,7 +18,7 @@ import { python as cases } from "../../test/conformance/cases/python.js";
 import { GuestLimitError } from "../../wasm/host/guest-limit.js";
 import { prepareRestored } from "../../wasm/host/snapshot-module.js";
 import { preparingHost } from "../../wasm/host/wasi-host.js";
-import { encodeRunRequest, PythonGuest } from "./guest.js";
+import { encodeRunRequest, PythonGuest, type RunRequestFields } from "./guest.js";
 import { createPythonHost } from "./instance.js";
 import { isPythonAssets, pythonWasmRuntime } from "./wasm.js";
 import { SCRIPT_PATH } from "./wasm-runner.js";
@@ -439,37 +439,74 @@ describe("python on wasm: isolation", () => {
     expect(urandoms[0]?.stdout).not.toBe(urandoms[1]?.stdout);
   });
 
+  /**
+   * A restored instance, primed or not, whose /workspace/main.py holds `code`, run once with the
+   * request `encode` makes (by default, without the source: the reactor reads the file).
+   */
+  function runRestored(
+    code: string,
+    options: { prime?: boolean; request?: (fields: RunRequestFields) => Uint8Array } = {},
+  ): { status: number; stdout: string; stderr: string } {
+    if (!isPythonAssets(assets)) throw new Error("not Python's assets");
+    const spare = prepareRestored(assets, DEFAULT_LIMITS.memoryLimitBytes);
+    const guest = new PythonGuest(spare.instance, spare.memory);
+    if (options.prime) spare.prepareWith(preparingHost(spare.memory), () => guest.prime());
+    const stdout = new CappedSink(4096);
+    const stderr = new CappedSink(4096);
+    const { host } = createPythonHost(assets.stdlib, {
+      files: [file("main.py", code)],
+      stdin: "",
+      maxFilesystemBytes: DEFAULT_LIMITS.maxFilesystemBytes,
+      library: assets.library,
+      context: {
+        stdout,
+        stderr,
+        deadline: Date.now() + 10_000,
+        cancelled: () => false,
+        http: () => NO_NETWORK_REPLY,
+      },
+    });
+    spare.attach(host);
+    const fields: RunRequestFields = { cwd: WORKSPACE, argv: [SCRIPT_PATH], env: {} };
+    const status = guest.run((options.request ?? encodeRunRequest)(fields));
+    return { status, stdout: stdout.text(), stderr: stderr.text() };
+  }
+
+  describe("the script's source in the run request", () => {
+    const withSource = (source: string) => (fields: RunRequestFields) =>
+      encodeRunRequest({ ...fields, source: new TextEncoder().encode(source) });
+
+    it("is compiled from memory instead of the file", () => {
+      const r = runRestored('print("file")', { request: withSource('print("memory")') });
+      expect(r).toEqual({ status: 0, stdout: "memory\n", stderr: "" });
+    });
+
+    it("gives way to the file when it holds a NUL or may declare its encoding", () => {
+      for (const source of ['print("memory")\0', '# -*- coding: utf-8 -*-\nprint("memory")']) {
+        const r = runRestored('print("file")', { request: withSource(source) });
+        expect(r).toEqual({ status: 0, stdout: "file\n", stderr: "" });
+      }
+    });
+
+    it("refuses a request whose source length does not match its bytes", () => {
+      const cut = (fields: RunRequestFields) => withSource('print("memory")')(fields).subarray(0, -1);
+      const r = runRestored('print("file")', { request: cut });
+      expect(r.status).toBe(-1);
+      expect(r.stdout).toBe("");
+    });
+  });
+
   describe("priming a restored instance (pyreactor_prime)", () => {
-    /** A restored instance, primed or not, that runs `code` once; its stdout. */
-    function runRestored(code: string, prime: boolean): string {
-      if (!isPythonAssets(assets)) throw new Error("not Python's assets");
-      const spare = prepareRestored(assets, DEFAULT_LIMITS.memoryLimitBytes);
-      const guest = new PythonGuest(spare.instance, spare.memory);
-      if (prime) spare.prepareWith(preparingHost(spare.memory), () => guest.prime());
-      const stdout = new CappedSink(4096);
-      const stderr = new CappedSink(4096);
-      const { host } = createPythonHost(assets.stdlib, {
-        files: [file("main.py", code)],
-        stdin: "",
-        maxFilesystemBytes: DEFAULT_LIMITS.maxFilesystemBytes,
-        library: assets.library,
-        context: {
-          stdout,
-          stderr,
-          deadline: Date.now() + 10_000,
-          cancelled: () => false,
-          http: () => NO_NETWORK_REPLY,
-        },
-      });
-      spare.attach(host);
-      const status = guest.run(encodeRunRequest({ cwd: WORKSPACE, argv: [SCRIPT_PATH], env: {} }));
-      expect({ status, stderr: stderr.text() }).toEqual({ status: 0, stderr: "" });
-      return stdout.text();
+    /** The stdout of `code` run once in a restored instance, primed or not. */
+    function runPrinting(code: string, prime: boolean): string {
+      const r = runRestored(code, { prime });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+      return r.stdout;
     }
 
     it("gives each primed instance its own random stream, and reseeds in the run one not primed", () => {
-      const primed = [runRestored(cases.printRandom, true), runRestored(cases.printRandom, true)];
-      const unprimed = [runRestored(cases.printRandom, false), runRestored(cases.printRandom, false)];
+      const primed = [runPrinting(cases.printRandom, true), runPrinting(cases.printRandom, true)];
+      const unprimed = [runPrinting(cases.printRandom, false), runPrinting(cases.printRandom, false)];
       expect(new Set([...primed, ...unprimed]).size).toBe(4);
     });
 
