@@ -14,8 +14,8 @@ export interface RunRequestFields {
   readonly env: Readonly<Record<string, string>>;
   /**
    * The script's bytes, also written to argv[0]: the reactor compiles them from memory instead of
-   * opening that file (it still opens the file if they hold a NUL, so python3's error for one is
-   * the same). Without it, the reactor reads the file.
+   * opening that file. It still opens the file when they hold a NUL or may declare their encoding
+   * (PEP 263), so python3's own errors for those stay the same. Without it, the reactor reads the file.
    */
   readonly source?: Uint8Array;
 }
