@@ -23,6 +23,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,22 +155,17 @@ static const char *next_field(const char **cursor, const char *end) {
   return start;
 }
 
-static long parse_count(const char *text) {
+/* A decimal number from 0 to `max`; -1 when the field is anything else. */
+static long parse_count(const char *text, long max) {
   char *stop = NULL;
   errno = 0;
   long value = strtol(text, &stop, 10);
-  if (errno || stop == text || *stop != '\0' || value < 0 || value > 65536) return -1;
+  if (errno || stop == text || *stop != '\0' || value < 0 || value > max) return -1;
   return value;
 }
 
-/* A byte count (the source's length): no upper bound but the request's own size. */
-static long parse_length(const char *text) {
-  char *stop = NULL;
-  errno = 0;
-  long value = strtol(text, &stop, 10);
-  if (errno || stop == text || *stop != '\0' || value < 0) return -1;
-  return value;
-}
+/* The most arguments, and the most environment variables, a request may carry. */
+#define MAX_FIELD_COUNT 65536
 
 /*
  * A module pyreactor_init imported, from sys.modules (new reference; NULL with an exception if it is
@@ -201,7 +197,7 @@ static PyObject *script_directory(const char *path) {
 /* sys.argv = argv; sys.path[0] = dirname(argv[0]) as `python3 main.py` does. */
 static int apply_argv(const char **cursor, const char *end) {
   const char *count = next_field(cursor, end);
-  long argc = count ? parse_count(count) : -1;
+  long argc = count ? parse_count(count, MAX_FIELD_COUNT) : -1;
   if (argc < 1) return -1;
   PyObject *list = PyList_New(0);
   if (!list) return -1;
@@ -229,7 +225,7 @@ static int apply_argv(const char **cursor, const char *end) {
 /* Replace the process environment, in libc and in os.environ, with exactly the request's pairs. */
 static int apply_env(const char **cursor, const char *end) {
   const char *count = next_field(cursor, end);
-  long envc = count ? parse_count(count) : -1;
+  long envc = count ? parse_count(count, MAX_FIELD_COUNT) : -1;
   if (envc < 0) return -1;
   PyObject *os = imported("os");
   PyObject *environ = os ? PyObject_GetAttrString(os, "environ") : NULL;
@@ -435,7 +431,8 @@ EXPORT("pyreactor_run") int pyreactor_run(const char *request, size_t length) {
   size_t source_length = 0;
   if (cursor < end) {
     const char *length_field = next_field(&cursor, end);
-    long length = length_field ? parse_length(length_field) : -1;
+    /* No bound of its own: it must match what is left of the request. */
+    long length = length_field ? parse_count(length_field, LONG_MAX) : -1;
     if (length < 0 || (size_t)(end - cursor) != (size_t)length + 1 || cursor[length] != '\0') {
       fprintf(stderr, "pyreactor: malformed source in the run request\n");
       return -1;
