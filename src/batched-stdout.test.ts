@@ -27,11 +27,33 @@ afterEach(() => {
   }
 });
 
+/** Reads what is there to read on the FIFO's read end ("" when nothing). */
+function reader(fd: number): () => string {
+  const buffer = Buffer.alloc(64);
+  return () => {
+    try {
+      return buffer.subarray(0, readSync(fd, buffer)).toString();
+    } catch {
+      return "";
+    }
+  };
+}
+
+/** Polls `read` every 5 ms until it returns something, for at most `ms`. */
+async function readWithin(read: () => string, ms: number): Promise<string> {
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    const text = read();
+    if (text !== "") return text;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return "";
+}
+
 describe("BatchedDestination", () => {
   it("holds lines until the batch is full or flushed, then writes them in one piece", () => {
     const f = fifo();
     opened.push(f);
-    const destination = new BatchedDestination({ fd: f.write, minBytes: 1024, flushMs: 60_000 });
+    const destination = new BatchedDestination({ fd: f.write, minBytes: 1024, flushMs: 60_000, promptMs: 20 });
     destination.write("one\n");
     destination.write("two\n");
     const buffer = Buffer.alloc(64);
@@ -40,37 +62,44 @@ describe("BatchedDestination", () => {
     expect(buffer.subarray(0, readSync(f.read, buffer)).toString()).toBe("one\ntwo\n");
   });
 
-  it("writes a line that comes after a quiet spell on the next turn, and batches the ones right after it", async () => {
+  it("writes a line that comes after a quiet spell promptMs later, and batches the ones right after it", async () => {
     const f = fifo();
     opened.push(f);
-    const destination = new BatchedDestination({ fd: f.write, minBytes: 1024, flushMs: 60_000 });
-    const buffer = Buffer.alloc(64);
-    const read = () => {
-      try {
-        return buffer.subarray(0, readSync(f.read, buffer)).toString();
-      } catch {
-        return "";
-      }
-    };
+    const destination = new BatchedDestination({ fd: f.write, minBytes: 1024, flushMs: 60_000, promptMs: 200 });
+    const read = reader(f.read);
     destination.write("first\n");
+    // Not at once, nor on the next turn: that is where the fsync and the reply of the execution
+    // that logged it run.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(read()).toBe("");
-    let text = "";
-    for (let tries = 0; tries < 200 && text === ""; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      text = read();
-    }
-    expect(text).toBe("first\n");
+    expect(await readWithin(read, 2_000)).toBe("first\n");
     destination.write("second\n");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(read()).toBe("");
     destination.flushSync();
     expect(read()).toBe("second\n");
   });
 
+  it("writes a full batch promptMs later, not inside the call that filled it", async () => {
+    const f = fifo();
+    opened.push(f);
+    const destination = new BatchedDestination({ fd: f.write, minBytes: 16, flushMs: 60_000, promptMs: 200 });
+    const read = reader(f.read);
+    destination.write("x\n");
+    expect(await readWithin(read, 2_000)).toBe("x\n");
+    destination.write("0123456789\n");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(read()).toBe("");
+    destination.write("abcdefghij\n");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(read()).toBe("");
+    expect(await readWithin(read, 2_000)).toBe("0123456789\nabcdefghij\n");
+  });
+
   it("gives up at the first write error instead of retrying forever (sonic-boom 4.2's flushSync loops on EPIPE)", () => {
     const f = fifo();
     opened.push(f);
-    const destination = new BatchedDestination({ fd: f.write, minBytes: 1024, flushMs: 60_000 });
+    const destination = new BatchedDestination({ fd: f.write, minBytes: 1024, flushMs: 60_000, promptMs: 20 });
     destination.write("pending line\n");
     closeSync(f.read);
     f.read = -1;

@@ -4,11 +4,20 @@
  * warm execution logs a few lines; one write each cost the main thread a syscall and a thread-pool
  * wake-up.
  *
- * A line that comes when nothing was written for `flushMs` is written on the next turn of the event
- * loop (after the code that logged it, e.g. a reply, ran); only the lines that follow it within
- * `flushMs` wait for the batch. So a quiet server's lines, a start's "wasm runtime available" among
- * them, show when they happen instead of up to `flushMs` later (whoever watches the log for them
- * learned of a language ~0.13 s late on average), and a busy one still writes once per `flushMs`.
+ * A line that comes when nothing was written for `flushMs` is written `promptMs` later; only the
+ * lines that follow it within `flushMs` wait for the batch. So a quiet server's lines, a start's
+ * "wasm runtime available" among them, show when they happen instead of up to `flushMs` later
+ * (whoever watches the log for them learned of a language ~0.13 s late on average), and a busy one
+ * still writes once per `flushMs`. A full batch (`minBytes`) is written `promptMs` later too.
+ *
+ * Why a few milliseconds later, not at once or on the next turn of the event loop: a write is a
+ * thread-pool wake-up, and an execution logs its "execution finished" line before its result's
+ * commit is fsynced and the client answered. On the next turn, the write went out ahead of that
+ * fsync: measured with benchmarks/dev/trace-paused.ts (Python, one client pausing 1 s), ~80 us on
+ * every execution's reply path (the thread-pool thread woken and run on the main thread's core
+ * first), which is every execution of an agent that pauses more than ~0.5 s between calls. Written at once
+ * when the batch filled, the same happened to one execution in ~7 of a client pausing 10 ms.
+ * `promptMs` after the line, the reply is out and the core idle.
  *
  * Why not pino's own `destination({ sync: false, minLength })` (sonic-boom 4.2): when the reader of
  * stdout is gone, its synchronous flush at exit retries EPIPE forever (it only gives up on errors it
@@ -22,6 +31,8 @@ export interface BatchedOptions {
   readonly fd: number;
   readonly minBytes: number;
   readonly flushMs: number;
+  /** How long after the line that calls for a write (a full batch, or one after a quiet spell) it starts. */
+  readonly promptMs: number;
 }
 
 export class BatchedDestination {
@@ -31,7 +42,8 @@ export class BatchedDestination {
   private broken = false;
   /** When the last write began (performance.now()); none yet: the first line goes out promptly. */
   private lastWriteAt = Number.NEGATIVE_INFINITY;
-  private prompt: NodeJS.Immediate | undefined;
+  /** The write a full batch or a line after a quiet spell called for, `promptMs` after it. */
+  private prompt: NodeJS.Timeout | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly options: BatchedOptions) {
@@ -49,12 +61,12 @@ export class BatchedDestination {
     if (this.broken) return;
     this.pending.push(line);
     this.pendingBytes += line.length;
-    if (this.pendingBytes >= this.options.minBytes) this.flush();
-    else if (this.prompt === undefined && performance.now() - this.lastWriteAt >= this.options.flushMs) {
-      this.prompt = setImmediate(() => {
+    if (this.prompt !== undefined) return;
+    if (this.pendingBytes >= this.options.minBytes || performance.now() - this.lastWriteAt >= this.options.flushMs) {
+      this.prompt = setTimeout(() => {
         this.prompt = undefined;
         this.flush();
-      });
+      }, this.options.promptMs);
       this.prompt.unref();
     }
   }
@@ -71,7 +83,7 @@ export class BatchedDestination {
   /** Writes everything pending now; gives up (and drops the rest) at the first error. */
   flushSync(): void {
     clearInterval(this.timer);
-    if (this.prompt !== undefined) clearImmediate(this.prompt);
+    if (this.prompt !== undefined) clearTimeout(this.prompt);
     this.prompt = undefined;
     if (this.broken || this.pendingBytes === 0) return;
     const data = Buffer.from(this.take());

@@ -25,7 +25,7 @@ export const REDACT_PATHS = [
 ];
 
 /** Where `npm start` logs go when no destination is given: stdout, in batches (batched-stdout.ts). */
-export const STDOUT_BATCHING = { fd: 1, minBytes: 4096, flushMs: 250 } as const;
+export const STDOUT_BATCHING = { fd: 1, minBytes: 4096, flushMs: 250, promptMs: 5 } as const;
 
 export interface LoggerConfig {
   readonly level: string;
