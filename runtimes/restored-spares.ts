@@ -22,8 +22,11 @@ import {
 } from "../wasm/host/snapshot-module.js";
 import { preparingHost } from "../wasm/host/wasi-host.js";
 
-export interface RestoredSpares {
-  readonly pool: SparePool<FreshInstance>;
+/** A never-used instance and what its runtime built for its execution ahead of time (`ahead`). */
+export type RestoredSpare<A> = FreshInstance & { readonly ahead: A };
+
+export interface RestoredSpares<A = undefined> {
+  readonly pool: SparePool<RestoredSpare<A>>;
   /**
    * Hands back the memory of an instance that will never be called again, after a run that ended
    * normally. Ignored unless it is exactly the size a restored instance starts at (it did not grow).
@@ -37,20 +40,23 @@ export interface RestoredSpares {
  * `prime`, when given, finishes each spare once restored: the runtime's per-instance work that
  * needs no request (Python and Ruby reseed their PRNG), done ahead like the restore instead of in
  * the run, with only WASI's random_get and clocks reachable (wasi-host.ts `preparingHost`).
+ * `ahead`, when given, builds the host-side objects of the spare's execution that need no request
+ * (its unstarted WASI host, read-only preopens): new ones per spare, used by its execution alone.
  */
-export async function restoredSpares(
+export async function restoredSpares<A = undefined>(
   target: RestoreTarget,
   options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
   prime?: (spare: FreshInstance) => void,
-): Promise<RestoredSpares> {
+  ahead?: () => A,
+): Promise<RestoredSpares<A>> {
   const startBytes = restoredPages(target) * WASM_PAGE_BYTES;
   const memories = new MemoryRecycler(startBytes);
-  const pool = new SparePool<FreshInstance>({
+  const pool = new SparePool<RestoredSpare<A>>({
     prepare: async (limitBytes) => {
       const reuse = memories.take(limitBytes);
       const spare = reuse ? restoreInto(target, reuse) : prepareRestored(target, limitBytes);
       if (prime) spare.prepareWith(preparingHost(spare.memory), () => prime(spare));
-      return spare;
+      return { ...spare, ahead: (ahead ? ahead() : undefined) as A };
     },
     capacity: options.spares,
     minAvailableMemoryBytes: options.minAvailableMemoryBytes,

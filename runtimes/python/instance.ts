@@ -3,14 +3,16 @@
  * stdlib zip and `sandbox` package, and the HTTP host-call device bound to this execution's
  * `context.http`) and the WASI host over it. Used both for the snapshot interpreter booted in load()
  * and for every execution, so the host-side layout (fd numbers, preopens) is identical at capture
- * and at restore. The instance itself comes from wasm/host/snapshot-module.ts.
+ * and at restore. The instance itself comes from wasm/host/snapshot-module.ts. What needs no request
+ * (the unstarted WASI host, the stdlib preopen) is built with each spare (pythonHostAhead), off the
+ * execution's path; the rest when the execution starts (startPythonHost).
  */
 import { File, type Inode } from "@bjorn3/browser_wasi_shim";
 import type { WorkspaceFile } from "../../src/sandbox/types.js";
 import type { RunContext } from "../../src/sandbox/wasm/runtime.js";
 import { httpDevicePreopen } from "../../wasm/host/http-device.js";
 import { VfsDirectory, VfsPreopen } from "../../wasm/host/wasi-fs.js";
-import { createWasiHost, type WasiHost } from "../../wasm/host/wasi-host.js";
+import { type UnstartedWasiHost, unstartedWasiHost, type WasiHost } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem, type GuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { STDLIB_ZIP_GUEST_PATH } from "./artifacts.js";
 import { type LibraryFile, siteTree } from "./guest-library.js";
@@ -47,16 +49,31 @@ function stdlibPreopen(stdlib: Uint8Array, library: readonly LibraryFile[]): Vfs
   );
 }
 
-export function createPythonHost(stdlib: Uint8Array, options: HostOptions): PythonHost {
+/** One execution's host-side objects that need no request, built ahead with its spare instance. */
+export interface PythonHostAhead {
+  readonly host: UnstartedWasiHost;
+  readonly stdlib: VfsPreopen;
+}
+
+export function pythonHostAhead(stdlib: Uint8Array, library: readonly LibraryFile[]): PythonHostAhead {
+  return { host: unstartedWasiHost(), stdlib: stdlibPreopen(stdlib, library) };
+}
+
+/** Starts the host `ahead` built for this execution (used once). */
+export function startPythonHost(ahead: PythonHostAhead, options: Omit<HostOptions, "library">): PythonHost {
   const fs = createGuestFilesystem({ files: options.files, maxFilesystemBytes: options.maxFilesystemBytes });
   // WASI args and environment stay empty: the interpreter gets argv and env from the run request,
   // applied after the snapshot point.
-  const host = createWasiHost({
-    args: [],
+  const host = ahead.host.start({
     env: {},
     stdin: options.stdin,
     context: options.context,
-    preopens: [...fs.preopens, stdlibPreopen(stdlib, options.library), httpDevicePreopen(options.context.http)],
+    preopens: [...fs.preopens, ahead.stdlib, httpDevicePreopen(options.context.http)],
   });
   return { host, fs };
+}
+
+/** Both at once: the snapshot interpreter's host in load() (boot.ts). */
+export function createPythonHost(stdlib: Uint8Array, options: HostOptions): PythonHost {
+  return startPythonHost(pythonHostAhead(stdlib, options.library), options);
 }

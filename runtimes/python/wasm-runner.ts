@@ -2,7 +2,8 @@
  * One Python execution: a never-used instance restored from the snapshot on a fresh capped Memory,
  * prepared ahead of time by a SparePool (one spare per worker by default, refilled after each
  * run) and primed there (pyreactor_prime reseeds `random`, with only random_get and the clocks to
- * call: ~0.1 ms off each run), then pyreactor_run. The instance is dropped after its one execution.
+ * call: ~0.1 ms off each run) and given its own unstarted WASI host and stdlib preopen (instance.ts
+ * pythonHostAhead), then pyreactor_run. The instance is dropped after its one execution.
  *
  * Outcomes:
  * - pyreactor_run returns n (0..255) -> exitCode n, NON_ZERO_EXIT when n != 0 (an uncaught exception
@@ -36,7 +37,7 @@ import { restoredPages } from "../../wasm/host/snapshot-module.js";
 import { isWasiExit } from "../../wasm/host/wasi-host.js";
 import { restoredSpares } from "../restored-spares.js";
 import { encodeRunRequest, MEMORY_ERROR_FLAG, PythonGuest } from "./guest.js";
-import { createPythonHost } from "./instance.js";
+import { pythonHostAhead, startPythonHost } from "./instance.js";
 import type { PythonAssets } from "./wasm.js";
 
 /** A trap with less than this much room left under the cap counts as memory exhaustion. */
@@ -67,8 +68,11 @@ export async function createPythonRunner(
 ): Promise<Runner> {
   // Not counted by the preparation gauge: a run is better off waiting for Python's ~1.8 ms
   // rewrite than running beside it (preparation-gauge.ts).
-  const restored = await restoredSpares(assets, { ...options, gauge: undefined }, (spare) =>
-    new PythonGuest(spare.instance, spare.memory).prime(),
+  const restored = await restoredSpares(
+    assets,
+    { ...options, gauge: undefined },
+    (spare) => new PythonGuest(spare.instance, spare.memory).prime(),
+    () => pythonHostAhead(assets.stdlib, assets.library),
   );
   const spares = restored.pool;
   return {
@@ -85,14 +89,13 @@ export async function createPythonRunner(
           error: memoryLimit(limitBytes, `the Python interpreter alone needs ${initial * WASM_PAGE_BYTES} bytes`),
         };
       }
-      const { instance, memory, attach } = await spares.take(limitBytes);
+      const { instance, memory, attach, ahead } = await spares.take(limitBytes);
       spares.refill(limitBytes);
-      const { host, fs } = createPythonHost(assets.stdlib, {
+      const { host, fs } = startPythonHost(ahead, {
         files,
         stdin: request.stdin,
         maxFilesystemBytes: context.limits.maxFilesystemBytes,
         context,
-        library: assets.library,
       });
       attach(host);
       const guest = new PythonGuest(instance, memory);

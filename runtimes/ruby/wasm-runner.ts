@@ -1,8 +1,8 @@
 /**
  * One Ruby execution: a never-used instance restored from the snapshot on a fresh capped Memory,
  * prepared ahead of time by a SparePool (one spare per worker by default, refilled after each
- * run) and primed there (bootstrap.ts BOOTSTRAP_PRIME seeds the PRNG), then the bootstrap, then
- * the outcome. The instance is dropped after its one execution.
+ * run), primed there (bootstrap.ts BOOTSTRAP_PRIME seeds the PRNG) and given its own unstarted
+ * WASI host, then the bootstrap, then the outcome. The instance is dropped after its one execution.
  *
  * Outcomes:
  * - bootstrap returns status 0 -> exitCode 0, no error; status n -> exitCode n, NON_ZERO_EXIT;
@@ -25,7 +25,7 @@ import {
 import { isGuestLimitError } from "../../wasm/host/guest-limit.js";
 import { httpDevicePreopen } from "../../wasm/host/http-device.js";
 import { type RestoreTarget, restoredPages } from "../../wasm/host/snapshot-module.js";
-import { createWasiHost, isWasiExit } from "../../wasm/host/wasi-host.js";
+import { isWasiExit, unstartedWasiHost } from "../../wasm/host/wasi-host.js";
 import { createGuestFilesystem } from "../../wasm/host/wasi-workspace.js";
 import { restoredSpares } from "../restored-spares.js";
 import { BOOTSTRAP_FAILED_STATUS, BOOTSTRAP_PRIME, bootstrapCall, MEMORY_EXHAUSTED_STATUS } from "./bootstrap.js";
@@ -58,10 +58,16 @@ export async function createRubyRunner(
     ...assets,
     otherImports: sealedRubyImports(assets.module, assets.memoryImport),
   };
-  const restored = await restoredSpares(target, options, (spare) => {
-    const { value, state } = new RubyGuest(spare.instance).evalProtect(BOOTSTRAP_PRIME);
-    if (state !== 0 || fixnumValue(value) !== 0) throw new Error("the ruby bootstrap's prime step failed");
-  });
+  const restored = await restoredSpares(
+    target,
+    options,
+    (spare) => {
+      const { value, state } = new RubyGuest(spare.instance).evalProtect(BOOTSTRAP_PRIME);
+      if (state !== 0 || fixnumValue(value) !== 0) throw new Error("the ruby bootstrap's prime step failed");
+    },
+    // Each spare's own WASI host, built with it (its execution starts it): off the execution's path.
+    () => unstartedWasiHost(),
+  );
   const stdlib = stdlibTree(decodeStdlib(assets.stdlib));
   const spares = restored.pool;
   return {
@@ -85,10 +91,10 @@ export async function createRubyRunner(
         };
       }
 
-      const { instance, memory, attach } = await spares.take(limitBytes);
+      const { instance, memory, attach, ahead } = await spares.take(limitBytes);
       spares.refill(limitBytes);
       const preopens = rubyPreopens(fs.preopens, stdlib, httpDevicePreopen(context.http));
-      attach(createWasiHost({ args: [], env: request.env, stdin: request.stdin, context, preopens }));
+      attach(ahead.start({ env: request.env, stdin: request.stdin, context, preopens }));
       const guest = new RubyGuest(instance);
       const nearCap = (): boolean => memory.buffer.byteLength + NEAR_CAP_BYTES >= maxPages * WASM_PAGE_BYTES;
 

@@ -2,7 +2,14 @@ import { wasi } from "@bjorn3/browser_wasi_shim";
 import { describe, expect, it } from "vitest";
 import type { OutputSink } from "../../src/sandbox/wasm/runtime.js";
 import { GuestLimitError, isGuestLimitError } from "./guest-limit.js";
-import { createWasiHost, isWasiExit, MAX_OPEN_FDS, type WasiHostOptions } from "./wasi-host.js";
+import {
+  createWasiHost,
+  isWasiExit,
+  MAX_OPEN_FDS,
+  unstartedWasiHost,
+  type WasiHost,
+  type WasiHostOptions,
+} from "./wasi-host.js";
 import { createGuestFilesystem } from "./wasi-workspace.js";
 
 class Sink implements OutputSink {
@@ -105,6 +112,57 @@ describe("args, env, stdio", () => {
     view.setUint32(104, 1, true);
     expect(() => call("fd_write", 1, 100, 1, 120)).toThrow(GuestLimitError);
     expect(stdout.length).toBe(0);
+  });
+});
+
+describe("a host built before its execution (unstartedWasiHost)", () => {
+  /** Binds `host` to a fresh one-page memory; returns a caller of its imports and the memory's bytes. */
+  function bound(host: WasiHost) {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    host.bind({ exports: { memory } } as unknown as WebAssembly.Instance);
+    const call = (name: string, ...args: (number | bigint)[]): number => (host.imports[name] as unknown as Fn)(...args);
+    return { call, view: new DataView(memory.buffer), bytes: new Uint8Array(memory.buffer) };
+  }
+
+  function start(unstarted: ReturnType<typeof unstartedWasiHost>, stdin: string, env: Record<string, string>) {
+    const stdout = new Sink();
+    const fs = createGuestFilesystem({ files: [], maxFilesystemBytes: 1 << 20 });
+    const host = unstarted.start({
+      env,
+      stdin,
+      preopens: fs.preopens,
+      context: { stdout, stderr: new Sink(), deadline: Date.now() + 10_000, cancelled: () => false },
+    });
+    return { ...bound(host), stdout };
+  }
+
+  it("serves the execution it was started with: its environment, stdin, output and preopens", () => {
+    const a = start(unstartedWasiHost(), "from a", { WHO: "a" });
+    const b = start(unstartedWasiHost(), "from b", { WHO: "b" });
+    for (const [run, who] of [
+      [a, "a"],
+      [b, "b"],
+    ] as const) {
+      expect(run.call("environ_get", 16, 64)).toBe(0);
+      expect(new TextDecoder().decode(run.bytes.subarray(64, 70))).toBe(`WHO=${who}\0`);
+      run.view.setUint32(100, 300, true);
+      run.view.setUint32(104, 64, true);
+      expect(run.call("fd_read", 0, 100, 1, 120)).toBe(0);
+      const n = run.view.getUint32(120, true);
+      expect(new TextDecoder().decode(run.bytes.subarray(300, 300 + n))).toBe(`from ${who}`);
+      run.view.setUint32(104, n, true);
+      expect(run.call("fd_write", 1, 100, 1, 120)).toBe(0);
+      expect(run.stdout.text()).toBe(`from ${who}`);
+      // fd 3 is the first preopen ("/"), fd 6 none.
+      expect(run.call("fd_prestat_get", 3, 200)).toBe(0);
+      expect(run.call("fd_prestat_get", 6, 200)).toBe(wasi.ERRNO_BADF);
+    }
+  });
+
+  it("starts once", () => {
+    const unstarted = unstartedWasiHost();
+    start(unstarted, "", {});
+    expect(() => start(unstarted, "", {})).toThrow(/already has its execution/);
   });
 });
 
