@@ -41,19 +41,19 @@ function fixture(): { root: string; dist: string } {
     ...pkg("looks", 'export const here = typeof __dirname === "string" ? __dirname : "";\n'),
     "dist/src/entry.js": [
       'import { where } from "../lib/where.js";',
-      'import { Clash as A } from "../lib/a.js";',
-      'import { Clash as B } from "./b.js";',
+      'import { clash as a } from "../lib/a.js";',
+      'import { clash as b } from "./b.js";',
       'import { inlined } from "inlined";',
       'import { kept } from "kept";',
       "export const url = where();",
-      "export const names = [A.name, B.name];",
+      "export const names = [a.name, b.name];",
       "export const values = [inlined, kept];",
       "export const entryUrl = import.meta.url;",
       "//# sourceMappingURL=entry.js.map",
       "",
     ].join("\n"),
-    "dist/src/b.js": "export class Clash {}\n",
-    "dist/lib/a.js": "export class Clash {}\n",
+    "dist/src/b.js": "export function clash() {}\n",
+    "dist/lib/a.js": "export function clash() {}\n",
     "dist/lib/where.js": 'export function where() {\n  return new URL("./data.txt", import.meta.url).href;\n}\n',
     "dist/lib/data.txt": "data\n",
   });
@@ -100,8 +100,29 @@ describe("bundleDist", () => {
     const loaded = await import(pathToFileURL(join(dist, "src/entry.js")).href);
     expect(loaded.url).toBe(pathToFileURL(join(dist, "lib/data.txt")).href);
     expect(loaded.entryUrl).toBe(pathToFileURL(join(dist, "src/entry.js")).href);
-    expect(loaded.names).toEqual(["Clash", "Clash"]);
+    // Two top-level functions of one name: one is renamed (no keepNames, see bundle-dist.ts).
+    expect(loaded.names.sort()).toEqual(["clash", "clash2"]);
     expect(loaded.values).toEqual(["from inlined", "from kept"]);
+  });
+
+  it("refuses to bundle two classes of one name, one of them ours (the bundle would rename one)", async () => {
+    const { dist } = fixture();
+    write(join(dist, ".."), {
+      "dist/src/c.js": "/**\n * the class Clash of the comment is not a declaration\n */\nexport class Clash {}\n",
+      "dist/lib/d.js": "export class Clash {}\n",
+      "dist/src/two.js":
+        'import { Clash as C } from "./c.js";\nimport { Clash as D } from "../lib/d.js";\nexport const names = [C.name, D.name];\n',
+    });
+    await expect(bundleDist({ distDir: dist, entries: ["src/two.js"], packages: [] })).rejects.toThrow(
+      /class Clash is declared in lib\/d\.js and src\/c\.js/,
+    );
+    // One class of that name, mentioned in comments elsewhere: bundled, named as declared.
+    write(join(dist, ".."), {
+      "dist/src/one.js":
+        '// a class Clash here is prose\nimport { Clash } from "./c.js";\nexport const name = Clash.name;\n',
+    });
+    await bundleDist({ distDir: dist, entries: ["src/one.js"], packages: [] });
+    expect((await import(pathToFileURL(join(dist, "src/one.js")).href)).name).toBe("Clash");
   });
 
   it("leaves a bundle alone when run again", async () => {
