@@ -116,9 +116,8 @@ function distPlugin(bundleDir: string, packages: ReadonlySet<string>, found: Cla
       const { declaredIn, ours } = found;
       const declare = (path: string, text: string, own: boolean) => {
         for (const name of classNames(path, text)) {
-          let files = declaredIn.get(name);
-          if (!files) declaredIn.set(name, (files = new Set()));
-          files.add(path);
+          const files = declaredIn.get(name) ?? new Set<string>();
+          declaredIn.set(name, files.add(path));
           if (own) ours.add(name);
         }
       };
