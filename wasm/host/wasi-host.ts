@@ -75,13 +75,18 @@ function randomGet(buffer: () => ArrayBufferLike): WasiFunction {
   };
 }
 
+/** The monotonic clock in nanoseconds. */
+function monotonicNs(): bigint {
+  return BigInt(Math.round(performance.now() * 1e6));
+}
+
 /** The realtime and monotonic clocks in nanoseconds; null for any other clock id. */
 function wallClock(id: number): bigint | null {
   switch (id) {
     case wasi.CLOCKID_REALTIME:
       return BigInt(Date.now()) * 1_000_000n;
     case wasi.CLOCKID_MONOTONIC:
-      return BigInt(Math.round(performance.now() * 1e6));
+      return monotonicNs();
     default:
       return null;
   }
@@ -250,7 +255,7 @@ export function unstartedWasiHost(args: readonly string[] = []): UnstartedWasiHo
     switch (id) {
       case wasi.CLOCKID_PROCESS_CPUTIME_ID:
       case wasi.CLOCKID_THREAD_CPUTIME_ID:
-        return BigInt(Math.round(performance.now() * 1e6)) - run().startedNs;
+        return monotonicNs() - run().startedNs;
       default:
         return wallClock(id);
     }
@@ -344,7 +349,7 @@ export function unstartedWasiHost(args: readonly string[] = []): UnstartedWasiHo
       const stdinBytes =
         typeof execution.stdin === "string" ? new TextEncoder().encode(execution.stdin) : execution.stdin;
       const stdin = new StdinFd(stdinBytes, Inode.issue_ino());
-      started = { context, stdin, startedNs: BigInt(Math.round(performance.now() * 1e6)) };
+      started = { context, stdin, startedNs: monotonicNs() };
       fds.push(
         stdin,
         new OutputFd(context.stdout, Inode.issue_ino(), checkDeadline),
